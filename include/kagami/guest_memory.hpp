@@ -1,0 +1,56 @@
+// Guest RAM: one memfd mapped shared, laid out as a PC's memory map.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace kagami {
+
+// A contiguous piece of guest RAM: guest-physical [gpa, gpa + size) is stored at
+// [offset, offset + size) of the memfd (and of the host mapping).
+struct RamRegion {
+  uint64_t gpa;
+  uint64_t size;
+  uint64_t offset;
+};
+
+// Guest RAM as a PC lays it out: low RAM from 0 up to the 32-bit PCI hole
+// (kPciHoleStart..4 GiB, left for MMIO), the rest ("high RAM") from 4 GiB up.
+// The memory is a memfd mapped MAP_SHARED, so it can be handed to another
+// process (local migration) and is only backed by host memory once touched.
+class GuestMemory {
+ public:
+  static constexpr uint64_t kPciHoleStart = 0xC000'0000;  // 3 GiB
+  static constexpr uint64_t kPciHoleEnd = 0x1'0000'0000;  // 4 GiB
+  static constexpr uint64_t kMinSize = 2ull << 20;        // 2 MiB
+  static constexpr uint64_t kMaxSize = 1ull << 40;        // 1 TiB
+
+  // Throws std::runtime_error naming the size and the reason when the size is
+  // out of range, not a multiple of 4 KiB, or the host cannot provide it.
+  explicit GuestMemory(uint64_t size);
+  ~GuestMemory();
+  GuestMemory(const GuestMemory&) = delete;
+  GuestMemory& operator=(const GuestMemory&) = delete;
+
+  uint64_t size() const { return size_; }
+  int fd() const { return fd_; }
+  uint8_t* host_base() const { return base_; }
+  std::span<const RamRegion> regions() const { return regions_; }
+
+  // Host address of guest-physical [gpa, gpa + len), or nullptr when that range
+  // is not wholly inside one RAM region.
+  uint8_t* host_address(uint64_t gpa, uint64_t len) const;
+
+  // Copy to/from guest RAM; false (nothing copied) when the range is not RAM.
+  bool write(uint64_t gpa, std::span<const uint8_t> data);
+  bool read(uint64_t gpa, std::span<uint8_t> data) const;
+
+ private:
+  uint64_t size_;
+  int fd_ = -1;
+  uint8_t* base_ = nullptr;
+  std::vector<RamRegion> regions_;
+};
+
+}  // namespace kagami

@@ -1,0 +1,81 @@
+// Guest RAM: memfd creation, the PC memory layout, and bounds-checked access.
+#include "kagami/guest_memory.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace kagami {
+namespace {
+
+std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+}  // namespace
+
+GuestMemory::GuestMemory(uint64_t size) : size_(size) {
+  if (size < kMinSize || size > kMaxSize)
+    throw std::runtime_error("guest memory size " + std::to_string(size) +
+                             " bytes is out of range (" + mib(kMinSize) + " to " +
+                             mib(kMaxSize) + ")");
+  if (size % 4096)
+    throw std::runtime_error("guest memory size " + std::to_string(size) +
+                             " bytes is not a multiple of 4 KiB");
+
+  fd_ = memfd_create("kagami-guest-ram", MFD_CLOEXEC);
+  if (fd_ < 0)
+    throw std::runtime_error(std::string("cannot create guest memory: memfd_create: ") +
+                             strerror(errno));
+  if (ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+    int err = errno;
+    close(fd_);
+    throw std::runtime_error("cannot provide " + mib(size) +
+                             " of guest memory: ftruncate: " + strerror(err));
+  }
+  // MAP_NORESERVE: RAM is backed lazily, as the guest touches it.
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd_, 0);
+  if (p == MAP_FAILED) {
+    int err = errno;
+    close(fd_);
+    throw std::runtime_error("cannot map " + mib(size) + " of guest memory: " + strerror(err));
+  }
+  base_ = static_cast<uint8_t*>(p);
+  // Guest RAM is large and sparse: keep it out of core dumps.
+  madvise(base_, size, MADV_DONTDUMP);
+
+  uint64_t low = size < kPciHoleStart ? size : kPciHoleStart;
+  regions_.push_back({0, low, 0});
+  if (size > low) regions_.push_back({kPciHoleEnd, size - low, low});
+}
+
+GuestMemory::~GuestMemory() {
+  if (base_) munmap(base_, size_);
+  if (fd_ >= 0) close(fd_);
+}
+
+uint8_t* GuestMemory::host_address(uint64_t gpa, uint64_t len) const {
+  for (const RamRegion& r : regions_) {
+    if (gpa >= r.gpa && gpa - r.gpa <= r.size && len <= r.size - (gpa - r.gpa))
+      return base_ + r.offset + (gpa - r.gpa);
+  }
+  return nullptr;
+}
+
+bool GuestMemory::write(uint64_t gpa, std::span<const uint8_t> data) {
+  uint8_t* dst = host_address(gpa, data.size());
+  if (!dst) return false;
+  if (!data.empty()) std::memcpy(dst, data.data(), data.size());
+  return true;
+}
+
+bool GuestMemory::read(uint64_t gpa, std::span<uint8_t> data) const {
+  const uint8_t* src = host_address(gpa, data.size());
+  if (!src) return false;
+  if (!data.empty()) std::memcpy(data.data(), src, data.size());
+  return true;
+}
+
+}  // namespace kagami

@@ -1,0 +1,235 @@
+// A virtual machine: builds memory, devices and vCPUs, runs them, stops them in order.
+#include "core/machine.hpp"
+
+#include <cstdio>
+
+#include "cmos_rtc.hpp"
+#include "core/vcpu_thread.hpp"
+#include "debug_exit.hpp"
+#include "e820.hpp"
+#include "fw_cfg.hpp"
+#include "i8042.hpp"
+#include "pc_testdev.hpp"
+#include "serial_16550a.hpp"
+
+namespace kagami {
+namespace {
+
+// Where KVM on Intel keeps the real-mode TSS (three pages), as QEMU places it:
+// just below the BIOS area at the top of the 32-bit space, inside the PCI hole.
+constexpr uint64_t kTssAddress = 0xfffb'd000;
+
+constexpr uint32_t kMultibootBootloaderMagic = 0x2BADB002;
+
+kvm_segment flat_segment(uint16_t selector, uint8_t type) {
+  kvm_segment s{};
+  s.base = 0;
+  s.limit = 0xffffffff;
+  s.selector = selector;
+  s.type = type;
+  s.present = 1;
+  s.dpl = 0;
+  s.db = 1;
+  s.s = 1;
+  s.l = 0;
+  s.g = 1;
+  return s;
+}
+
+}  // namespace
+
+Machine::Machine(const MachineConfig& config, Hypervisor& hypervisor, EventLoop& loop,
+                 Console& console)
+    : config_(config),
+      hypervisor_(hypervisor),
+      loop_(loop),
+      console_(console),
+      memory_(config.memory) {
+  load_kernel();
+  vm_ = hypervisor_.create_vm();
+  vm_->set_tss_addr(kTssAddress);
+  uint32_t slot = 0;
+  for (const RamRegion& r : memory_.regions())
+    vm_->set_user_memory_region(slot++, r.gpa, r.size, memory_.host_base() + r.offset);
+  build_devices();
+  create_vcpus();
+}
+
+Machine::~Machine() {
+  if (!threads_.empty()) {
+    request_stop({MachineExit::Reason::kFatal, kExitInternalError, "machine destroyed"});
+    for (auto& t : threads_) t->join();
+  }
+  console_.stop_input();
+}
+
+void Machine::load_kernel() {
+  entry_ = load_multiboot(memory_, config_.kernel_path, config_.kernel, config_.cmdline,
+                          config_.modules);
+}
+
+void Machine::build_devices() {
+  serial_ = std::make_unique<Serial16550a>(
+      [this](std::span<const uint8_t> bytes) { console_.write(bytes); });
+  serial_->set_rx_space_callback([this] { console_.input_space_available(); });
+  serial_->attach(io_bus_);
+
+  debug_exit_ = std::make_unique<DebugExit>([this](int status) {
+    request_stop({MachineExit::Reason::kGuestExit, status, {}});
+  });
+  debug_exit_->attach(io_bus_);
+
+  fw_cfg_ = std::make_unique<FwCfg>(memory_.size(), static_cast<uint16_t>(config_.cpus));
+  fw_cfg_->add_file("etc/e820", e820_fw_cfg_bytes(pc_memory_map(memory_)));
+  fw_cfg_->attach(io_bus_);
+
+  rtc_ = std::make_unique<CmosRtc>();
+  rtc_->attach(io_bus_);
+
+  i8042_ = std::make_unique<I8042>(
+      [this] { request_stop({MachineExit::Reason::kReset, kExitOk, {}}); });
+  i8042_->attach(io_bus_);
+
+  if (config_.testdev) {
+    testdev_ = std::make_unique<PcTestdev>();
+    testdev_->attach(io_bus_, mmio_bus_);
+  }
+}
+
+std::vector<kvm_cpuid_entry2> Machine::guest_cpuid(unsigned vcpu_id) const {
+  std::vector<kvm_cpuid_entry2> entries = hypervisor_.supported_cpuid();
+  for (kvm_cpuid_entry2& e : entries) {
+    switch (e.function) {
+      case 0x1:  // initial APIC ID, logical processor count, "running on a hypervisor"
+        e.ebx = (e.ebx & 0x0000ffff) | (vcpu_id << 24) | ((config_.cpus & 0xff) << 16);
+        e.ecx |= 1u << 31;
+        break;
+      case 0xb:  // x2APIC ID
+      case 0x1f:
+        e.edx = vcpu_id;
+        break;
+      default:
+        break;
+    }
+  }
+  return entries;
+}
+
+void Machine::create_vcpus() {
+  for (unsigned id = 0; id < config_.cpus; id++) {
+    std::unique_ptr<Vcpu> vcpu = vm_->create_vcpu(id);
+    // Before anything else: without CPUID, KVM refuses EFER.LME and long mode.
+    vcpu->set_cpuid(guest_cpuid(id));
+
+    // The Multiboot machine state: 32-bit protected mode, flat segments, paging off.
+    kvm_sregs sregs = vcpu->sregs();
+    sregs.cs = flat_segment(0x10, 0xb);
+    sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = flat_segment(0x18, 0x3);
+    sregs.cr0 = 0x11;  // PE | ET
+    sregs.cr4 = 0;
+    sregs.efer = 0;
+    vcpu->set_sregs(sregs);
+
+    kvm_regs regs{};
+    regs.rflags = 0x2;
+    regs.rip = entry_.entry;
+    regs.rax = kMultibootBootloaderMagic;
+    regs.rbx = entry_.info_addr;
+    vcpu->set_regs(regs);
+    vcpus_.push_back(std::move(vcpu));
+  }
+}
+
+MachineExit Machine::run() {
+  console_.start_input(
+      loop_, [this](std::span<const uint8_t> bytes) { return serial_->receive(bytes); },
+      [this] { request_stop({MachineExit::Reason::kQuit, kExitOk, "quit from the console"}); });
+  loop_.on_termination_signal([this](int signo) {
+    request_stop({MachineExit::Reason::kSignal, kExitOk,
+                  std::string("terminating on signal ") + std::to_string(signo)});
+  });
+
+  VcpuThread::install_kick_handler();
+  {
+    std::lock_guard guard(state_lock_);
+    running_threads_ = static_cast<unsigned>(vcpus_.size());
+  }
+  for (auto& vcpu : vcpus_) threads_.push_back(std::make_unique<VcpuThread>(*this, *vcpu));
+  for (auto& t : threads_) t->start();
+
+  loop_.run();  // until request_stop
+
+  for (auto& t : threads_) t->join();
+  threads_.clear();
+  console_.stop_input();
+  loop_.on_termination_signal(nullptr);
+  if (config_.verbose) report_unassigned();
+  std::lock_guard guard(state_lock_);
+  return exit_;
+}
+
+void Machine::request_stop(MachineExit exit) {
+  {
+    std::lock_guard guard(state_lock_);
+    if (stop_requested_.load()) return;
+    exit_ = std::move(exit);
+    stop_requested_.store(true, std::memory_order_release);
+  }
+  state_changed_.notify_all();
+  for (auto& t : threads_) t->kick();
+  loop_.stop();
+}
+
+void Machine::pause() {
+  std::unique_lock guard(state_lock_);
+  pause_requested_.store(true, std::memory_order_release);
+  for (auto& t : threads_) t->kick();
+  state_changed_.wait(guard, [this] { return parked_ >= running_threads_ || stop_requested(); });
+}
+
+void Machine::resume() {
+  {
+    std::lock_guard guard(state_lock_);
+    pause_requested_.store(false, std::memory_order_release);
+  }
+  state_changed_.notify_all();
+}
+
+void Machine::park_vcpu() {
+  std::unique_lock guard(state_lock_);
+  parked_++;
+  state_changed_.notify_all();
+  state_changed_.wait(guard, [this] { return !pause_requested() || stop_requested(); });
+  parked_--;
+}
+
+void Machine::vcpu_halted_for_good(unsigned index) {
+  bool all_halted;
+  {
+    std::lock_guard guard(state_lock_);
+    halted_++;
+    parked_++;
+    all_halted = halted_ == running_threads_;
+  }
+  state_changed_.notify_all();
+  if (all_halted)
+    request_stop({MachineExit::Reason::kHalted, kExitOk,
+                  "every vCPU has halted and nothing can wake it (last: vCPU " +
+                      std::to_string(index) + "); stopping"});
+}
+
+void Machine::wait_until_stopped() {
+  std::unique_lock guard(state_lock_);
+  state_changed_.wait(guard, [this] { return stop_requested(); });
+}
+
+void Machine::report_unassigned() const {
+  for (const Bus* bus : {&io_bus_, &mmio_bus_}) {
+    UnassignedStats s = bus->unassigned();
+    std::fprintf(stderr, "kagami: unassigned %s accesses: %llu reads, %llu writes\n",
+                 bus->name().c_str(), static_cast<unsigned long long>(s.reads),
+                 static_cast<unsigned long long>(s.writes));
+  }
+}
+
+}  // namespace kagami

@@ -1,0 +1,126 @@
+// A virtual machine: guest memory, devices on the port and MMIO buses, vCPU threads.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/console.hpp"
+#include "core/event_loop.hpp"
+#include "kagami/bus.hpp"
+#include "kagami/guest_memory.hpp"
+#include "kagami/hypervisor.hpp"
+#include "multiboot.hpp"
+
+namespace kagami {
+
+class VcpuThread;
+class Serial16550a;
+class DebugExit;
+class FwCfg;
+class CmosRtc;
+class I8042;
+class PcTestdev;
+
+struct MachineConfig {
+  std::string kernel_path;
+  std::vector<uint8_t> kernel;  // the image, read once (a reset reloads it from here)
+  std::vector<BootModule> modules;
+  std::string cmdline;
+  uint64_t memory = 512ull << 20;
+  unsigned cpus = 1;
+  bool testdev = false;
+  bool verbose = false;
+};
+
+// Why a machine stopped, and the status the kagami process should exit with.
+// Odd statuses come from the guest's debug-exit port ((value << 1) | 1); kagami's
+// own are even.
+struct MachineExit {
+  enum class Reason { kGuestExit, kReset, kHalted, kSignal, kQuit, kFatal };
+  Reason reason;
+  int status;
+  std::string message;  // for the user, empty when there is nothing to say
+};
+
+constexpr int kExitOk = 0;
+constexpr int kExitUserError = 2;
+constexpr int kExitGuestCrashed = 4;
+constexpr int kExitInternalError = 6;
+
+class Machine {
+ public:
+  // Builds the VM and loads the kernel; throws (before any vCPU runs) with a
+  // message naming what is wrong.
+  Machine(const MachineConfig& config, Hypervisor& hypervisor, EventLoop& loop, Console& console);
+  ~Machine();
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  // Runs the vCPUs and the event loop until the machine stops.
+  MachineExit run();
+
+  // Thread-safe. The first request wins; later ones are ignored.
+  void request_stop(MachineExit exit);
+
+  // Thread-safe, from any thread but a vCPU's: returns once every vCPU is out of
+  // KVM_RUN and parked; resume() lets them go on.
+  void pause();
+  void resume();
+
+  // Used by vCPU threads.
+  Bus& io_bus() { return io_bus_; }
+  Bus& mmio_bus() { return mmio_bus_; }
+  bool verbose() const { return config_.verbose; }
+  bool stop_requested() const { return stop_requested_.load(std::memory_order_acquire); }
+  bool pause_requested() const { return pause_requested_.load(std::memory_order_acquire); }
+  // Parks the calling vCPU thread while a pause is requested.
+  void park_vcpu();
+  // A vCPU halted with nothing that could wake it: counts it (as parked, too),
+  // stops the machine once every vCPU is halted that way.
+  void vcpu_halted_for_good(unsigned index);
+  // Blocks the calling vCPU thread until the machine stops.
+  void wait_until_stopped();
+
+ private:
+  void build_devices();
+  void load_kernel();
+  void create_vcpus();
+  std::vector<kvm_cpuid_entry2> guest_cpuid(unsigned vcpu_id) const;
+  void report_unassigned() const;
+
+  MachineConfig config_;
+  Hypervisor& hypervisor_;
+  EventLoop& loop_;
+  Console& console_;
+  GuestMemory memory_;
+  std::unique_ptr<Vm> vm_;
+  Bus io_bus_{"port I/O"};
+  Bus mmio_bus_{"MMIO"};
+  MultibootEntry entry_{};
+
+  std::unique_ptr<Serial16550a> serial_;
+  std::unique_ptr<DebugExit> debug_exit_;
+  std::unique_ptr<FwCfg> fw_cfg_;
+  std::unique_ptr<CmosRtc> rtc_;
+  std::unique_ptr<I8042> i8042_;
+  std::unique_ptr<PcTestdev> testdev_;
+
+  std::vector<std::unique_ptr<Vcpu>> vcpus_;
+  std::vector<std::unique_ptr<VcpuThread>> threads_;
+
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> pause_requested_{false};
+  std::mutex state_lock_;  // guards exit_, parked_, halted_
+  std::condition_variable state_changed_;
+  MachineExit exit_{MachineExit::Reason::kFatal, kExitInternalError, {}};
+  unsigned parked_ = 0;
+  unsigned halted_ = 0;
+  unsigned running_threads_ = 0;
+};
+
+}  // namespace kagami
