@@ -100,8 +100,9 @@ uint64_t parse_size(const std::string& text) {
     throw UsageError("'" + text + "' is not a size (use e.g. 512M or 4G)");
   uint64_t number = std::stoull(text.substr(0, digits));
   std::string suffix = text.substr(digits);
-  if (suffix.size() == 2 && (suffix[1] == 'B' || suffix[1] == 'b' || suffix[1] == 'i'))
-    suffix.pop_back();  // accept 512MB, 512Mi
+  // accept 512MB, 512Mi and 512MiB as 512M
+  if (suffix.size() >= 2 && (suffix.back() == 'B' || suffix.back() == 'b')) suffix.pop_back();
+  if (suffix.size() == 2 && suffix.back() == 'i') suffix.pop_back();
   unsigned shift;
   if (suffix.empty()) shift = 20;  // plain numbers are MiB, as QEMU's -m
   else if (suffix == "K" || suffix == "k") shift = 10;

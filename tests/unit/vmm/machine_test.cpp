@@ -1,0 +1,169 @@
+// Machine-level tests on a real hypervisor device, with guests of a few instructions.
+//
+// Each guest is an a.out-kludge Multiboot image built here: a header, then 32-bit
+// code entered in protected mode. They need /dev/kagami or /dev/kvm; without one
+// the tests are reported as skipped, with the reason.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "core/console.hpp"
+#include "core/event_loop.hpp"
+#include "core/machine.hpp"
+#include "kagami/hypervisor.hpp"
+
+namespace kagami {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr uint32_t kLoadAddr = 0x100000;
+constexpr uint32_t kCodeOffset = 32;
+
+// A Multiboot image with the a.out kludge: the whole file loads at 1 MiB and the
+// code starts 32 bytes in.
+std::vector<uint8_t> kludge_image(std::vector<uint8_t> code) {
+  const uint32_t flags = 1u << 16;
+  const uint32_t header[8] = {0x1BADB002, flags, static_cast<uint32_t>(-(0x1BADB002 + flags)),
+                              kLoadAddr,  kLoadAddr, 0, 0, kLoadAddr + kCodeOffset};
+  std::vector<uint8_t> image(kCodeOffset);
+  std::memcpy(image.data(), header, sizeof(header));
+  image.insert(image.end(), code.begin(), code.end());
+  return image;
+}
+
+class MachineTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* path : {Hypervisor::kKagamiPath, Hypervisor::kKvmPath}) {
+      if (access(path, R_OK | W_OK) == 0) {
+        hypervisor_ = Hypervisor::open(path);
+        return;
+      }
+    }
+    GTEST_SKIP() << "SKIPPED: no /dev/kagami or /dev/kvm on this machine: machine tests need one";
+  }
+
+  MachineConfig config(std::vector<uint8_t> code) {
+    MachineConfig c;
+    c.kernel_path = "test-guest";
+    c.kernel = kludge_image(std::move(code));
+    c.memory = 16ull << 20;
+    return c;
+  }
+
+  std::unique_ptr<Hypervisor> hypervisor_;
+  EventLoop loop_;
+  Console console_{SerialConfig{SerialConfig::Kind::kNone, {}}};
+};
+
+// Counts writes, so a test can watch the guest make progress.
+class CountingDevice : public BusDevice {
+ public:
+  void read(uint64_t, std::span<uint8_t> data) override { std::memset(data.data(), 0, data.size()); }
+  void write(uint64_t, std::span<const uint8_t>) override { writes.fetch_add(1); }
+  std::atomic<uint64_t> writes{0};
+};
+
+bool wait_until(auto predicate) {
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+TEST_F(MachineTest, DebugExitGivesTheStatus) {
+  // mov $5, %eax; out %eax, $0xf4
+  Machine machine(config({0xB8, 0x05, 0x00, 0x00, 0x00, 0xE7, 0xF4}), *hypervisor_, loop_,
+                  console_);
+  MachineExit exit = machine.run();
+  EXPECT_EQ(exit.reason, MachineExit::Reason::kGuestExit);
+  EXPECT_EQ(exit.status, (5 << 1) | 1);
+}
+
+TEST_F(MachineTest, EntryStateIsMultiboot) {
+  // cmp $0x2BADB002, %eax; jne fail; mov $0, %eax; out %eax, $0xf4; fail: mov $1,%eax; out
+  Machine machine(config({0x3D, 0x02, 0xB0, 0xAD, 0x2B, 0x75, 0x07, 0xB8, 0x00, 0x00, 0x00,
+                          0x00, 0xE7, 0xF4, 0xB8, 0x01, 0x00, 0x00, 0x00, 0xE7, 0xF4}),
+                  *hypervisor_, loop_, console_);
+  MachineExit exit = machine.run();
+  EXPECT_EQ(exit.status, 1) << "EAX did not hold the Multiboot magic at entry";
+}
+
+TEST_F(MachineTest, HaltWithNothingToWakeStops) {
+  Machine machine(config({0xF4}), *hypervisor_, loop_, console_);  // hlt
+  MachineExit exit = machine.run();
+  EXPECT_EQ(exit.reason, MachineExit::Reason::kHalted);
+  EXPECT_EQ(exit.status, kExitOk);
+}
+
+TEST_F(MachineTest, TripleFaultIsFatal) {
+  // ud2 with no IDT: #UD -> #GP -> #DF -> shutdown
+  Machine machine(config({0x0F, 0x0B}), *hypervisor_, loop_, console_);
+  testing::internal::CaptureStderr();
+  MachineExit exit = machine.run();
+  std::string report = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(exit.reason, MachineExit::Reason::kFatal);
+  EXPECT_EQ(exit.status, kExitGuestCrashed);
+  EXPECT_NE(report.find("KVM_EXIT_SHUTDOWN"), std::string::npos) << report;
+  EXPECT_NE(report.find("RIP="), std::string::npos) << report;
+  EXPECT_NE(report.find("CR0="), std::string::npos) << report;
+}
+
+TEST_F(MachineTest, I8042ResetCommandResets) {
+  // mov $0xfe, %al; out %al, $0x64; hlt
+  Machine machine(config({0xB0, 0xFE, 0xE6, 0x64, 0xF4}), *hypervisor_, loop_, console_);
+  EXPECT_EQ(machine.run().reason, MachineExit::Reason::kReset);
+}
+
+TEST_F(MachineTest, UnassignedPortsReadAllOnesAndAreCounted) {
+  // in $0x80, %eax; out %eax, $0xf4 (status = (eax << 1) | 1, truncated to 8 bits by exit())
+  Machine machine(config({0xE5, 0x80, 0xE7, 0xF4}), *hypervisor_, loop_, console_);
+  MachineExit exit = machine.run();
+  EXPECT_EQ(exit.status & 0xff, 0xff);
+  EXPECT_EQ(machine.io_bus().unassigned().reads, 1u);
+}
+
+TEST_F(MachineTest, PauseStopsTheVcpuAndResumeLetsItGoOn) {
+  // mov $0xe0, %dx; 1: out %eax, %dx; jmp 1b
+  Machine machine(config({0x66, 0xBA, 0xE0, 0x00, 0xEF, 0xEB, 0xFD}), *hypervisor_, loop_,
+                  console_);
+  CountingDevice counter;
+  machine.io_bus().add(0xe0, 4, counter);
+  MachineExit exit{};
+  std::thread runner([&] { exit = machine.run(); });
+
+  ASSERT_TRUE(wait_until([&] { return counter.writes.load() > 100; }));
+  machine.pause();
+  uint64_t paused_at = counter.writes.load();
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(counter.writes.load(), paused_at) << "the vCPU ran while paused";
+
+  machine.resume();
+  EXPECT_TRUE(wait_until([&] { return counter.writes.load() > paused_at + 100; }))
+      << "the vCPU did not resume";
+
+  machine.request_stop({MachineExit::Reason::kQuit, kExitOk, {}});
+  runner.join();
+  EXPECT_EQ(exit.reason, MachineExit::Reason::kQuit);
+}
+
+TEST_F(MachineTest, StopFromAnotherThreadEndsASpinningGuest) {
+  Machine machine(config({0xEB, 0xFE}), *hypervisor_, loop_, console_);  // jmp .
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(50ms);
+    machine.request_stop({MachineExit::Reason::kSignal, kExitOk, "test"});
+  });
+  MachineExit exit = machine.run();
+  stopper.join();
+  EXPECT_EQ(exit.reason, MachineExit::Reason::kSignal);
+}
+
+}  // namespace
+}  // namespace kagami
