@@ -14,16 +14,18 @@ namespace {
 
 std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
+std::string size_text(uint64_t bytes) {
+  return bytes % (1 << 20) ? std::to_string(bytes) + " bytes" : mib(bytes);
+}
+
 }  // namespace
 
 GuestMemory::GuestMemory(uint64_t size) : size_(size) {
   if (size < kMinSize || size > kMaxSize)
-    throw std::runtime_error("guest memory size " + std::to_string(size) +
-                             " bytes is out of range (" + mib(kMinSize) + " to " +
-                             mib(kMaxSize) + ")");
+    throw std::runtime_error("guest memory " + size_text(size) + " is out of range (" +
+                             mib(kMinSize) + " to " + mib(kMaxSize) + ")");
   if (size % 4096)
-    throw std::runtime_error("guest memory size " + std::to_string(size) +
-                             " bytes is not a multiple of 4 KiB");
+    throw std::runtime_error("guest memory " + size_text(size) + " is not a multiple of 4 KiB");
 
   fd_ = memfd_create("kagami-guest-ram", MFD_CLOEXEC);
   if (fd_ < 0)

@@ -1,0 +1,23 @@
+// Little-endian conversion between access data (as the bus passes it) and integers.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace kagami {
+
+// Up to 8 bytes, least significant first, as x86 puts them on the bus.
+inline uint64_t load_le(std::span<const uint8_t> bytes) {
+  uint64_t value = 0;
+  for (size_t i = bytes.size(); i-- > 0;) value = (value << 8) | bytes[i];
+  return value;
+}
+
+inline void store_le(std::span<uint8_t> bytes, uint64_t value) {
+  for (uint8_t& byte : bytes) {
+    byte = static_cast<uint8_t>(value);
+    value >>= 8;
+  }
+}
+
+}  // namespace kagami

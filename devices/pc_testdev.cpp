@@ -1,0 +1,43 @@
+// pc-testdev: the shared port register and the MMIO scratch window.
+#include "pc_testdev.hpp"
+
+#include <algorithm>
+
+#include "le_bytes.hpp"
+
+namespace kagami {
+
+PcTestdev::PcTestdev(uint16_t ioport_base, uint16_t byte_ioport_base, uint64_t mmio_base)
+    : ioport_base_(ioport_base), byte_ioport_base_(byte_ioport_base), mmio_base_(mmio_base) {}
+
+// The bus does the splitting: the byte window declares only width 1, the MMIO window no width 8.
+void PcTestdev::attach(Bus& io, Bus& mmio) {
+  io.add(ioport_base_, 4, ioport_, kWidth1 | kWidth2 | kWidth4, "pc-testdev ioport");
+  io.add(byte_ioport_base_, 4, ioport_, kWidth1, "pc-testdev ioport bytes");
+  mmio.add(mmio_base_, kMmioSize, iomem_, kWidth1 | kWidth2 | kWidth4, "pc-testdev iomem");
+}
+
+// The bus keeps offset + width within the 4-byte window, so the bytes are offset..offset+width-1.
+void PcTestdev::IoportRegister::read(uint64_t offset, std::span<uint8_t> data) {
+  std::lock_guard lock(mutex_);
+  store_le(data, value_ >> (8 * offset));
+}
+
+void PcTestdev::IoportRegister::write(uint64_t offset, std::span<const uint8_t> data) {
+  uint32_t shift = static_cast<uint32_t>(8 * offset);
+  uint32_t mask = static_cast<uint32_t>((uint64_t{1} << (8 * data.size())) - 1) << shift;
+  std::lock_guard lock(mutex_);
+  value_ = (value_ & ~mask) | (static_cast<uint32_t>(load_le(data) << shift) & mask);
+}
+
+void PcTestdev::Scratch::read(uint64_t offset, std::span<uint8_t> data) {
+  std::lock_guard lock(mutex_);
+  std::copy_n(bytes_.begin() + static_cast<ptrdiff_t>(offset), data.size(), data.begin());
+}
+
+void PcTestdev::Scratch::write(uint64_t offset, std::span<const uint8_t> data) {
+  std::lock_guard lock(mutex_);
+  std::copy(data.begin(), data.end(), bytes_.begin() + static_cast<ptrdiff_t>(offset));
+}
+
+}  // namespace kagami
