@@ -1,7 +1,10 @@
 // A virtual machine: builds memory, devices and vCPUs, runs them, stops them in order.
 #include "core/machine.hpp"
 
+#include <cpuid.h>
+
 #include <cstdio>
+#include <cstring>
 
 #include "cmos_rtc.hpp"
 #include "core/vcpu_thread.hpp"
@@ -34,6 +37,25 @@ kvm_segment flat_segment(uint16_t selector, uint8_t type) {
   s.l = 0;
   s.g = 1;
   return s;
+}
+
+// KVM reports the brand-string leaves (0x80000002..4) as zeros; guests print them and
+// some check them. Pass the host's through, as QEMU's -cpu host does.
+void fill_brand_string(kvm_cpuid_entry2& e) {
+  if (e.eax | e.ebx | e.ecx | e.edx) return;
+  unsigned a, b, c, d;
+  if (!__get_cpuid(e.function, &a, &b, &c, &d) || (a | b | c | d) == 0) {
+    // No brand on the host either: name the virtual CPU after us.
+    char brand[48] = "kagami virtual CPU";
+    std::memcpy(&a, brand + 16 * (e.function - 0x80000002) + 0, 4);
+    std::memcpy(&b, brand + 16 * (e.function - 0x80000002) + 4, 4);
+    std::memcpy(&c, brand + 16 * (e.function - 0x80000002) + 8, 4);
+    std::memcpy(&d, brand + 16 * (e.function - 0x80000002) + 12, 4);
+  }
+  e.eax = a;
+  e.ebx = b;
+  e.ecx = c;
+  e.edx = d;
 }
 
 }  // namespace
@@ -107,6 +129,11 @@ std::vector<kvm_cpuid_entry2> Machine::guest_cpuid(unsigned vcpu_id) const {
       case 0xb:  // x2APIC ID
       case 0x1f:
         e.edx = vcpu_id;
+        break;
+      case 0x80000002:
+      case 0x80000003:
+      case 0x80000004:
+        fill_brand_string(e);
         break;
       default:
         break;
