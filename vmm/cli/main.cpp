@@ -57,8 +57,8 @@ int run_vm(const RunOptions& run) {
   MachineConfig config = machine_config(run);
   std::unique_ptr<Hypervisor> hypervisor = Hypervisor::open(run.hypervisor);
   if (run.verbose) std::fprintf(stderr, "kagami: using %s\n", hypervisor->path().c_str());
+  EventLoop loop;  // before the console: its stdin reader lives on the loop
   Console console(run.serial);
-  EventLoop loop;
   for (;;) {
     MachineExit exit;
     {
