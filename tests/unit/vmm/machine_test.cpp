@@ -165,5 +165,36 @@ TEST_F(MachineTest, StopFromAnotherThreadEndsASpinningGuest) {
   EXPECT_EQ(exit.reason, MachineExit::Reason::kSignal);
 }
 
+// Console input end to end: stdin (a pipe here) -> Console -> UART receive FIFO -> guest.
+// 100 bytes do not fit the 16-byte FIFO, so this also proves the console waits for room
+// instead of dropping input.
+TEST_F(MachineTest, StdinReachesTheGuestThroughTheUart) {
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  std::string input(100, 'x');
+  input += '\n';
+  ASSERT_EQ(write(pipe_fds[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
+  close(pipe_fds[1]);
+  int saved_stdin = dup(STDIN_FILENO);
+  dup2(pipe_fds[0], STDIN_FILENO);
+  close(pipe_fds[0]);
+
+  MachineExit exit{};
+  {
+    EventLoop loop;
+    Console console(SerialConfig{SerialConfig::Kind::kStdio, {}});
+    // ecx = 0; loop: wait for LSR.DR; al = RBR; if al == '\n' exit(ecx); ecx++; jmp loop
+    Machine machine(config({0x31, 0xC9, 0x66, 0xBA, 0xFD, 0x03, 0xEC, 0xA8, 0x01, 0x74,
+                            0xFB, 0x66, 0xBA, 0xF8, 0x03, 0xEC, 0x3C, 0x0A, 0x74, 0x03,
+                            0x41, 0xEB, 0xEB, 0x89, 0xC8, 0xE7, 0xF4}),
+                    *hypervisor_, loop, console);
+    exit = machine.run();
+  }
+  dup2(saved_stdin, STDIN_FILENO);
+  close(saved_stdin);
+  EXPECT_EQ(exit.reason, MachineExit::Reason::kGuestExit);
+  EXPECT_EQ(exit.status, (100 << 1) | 1) << "the guest did not receive exactly 100 bytes";
+}
+
 }  // namespace
 }  // namespace kagami
