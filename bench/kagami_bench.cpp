@@ -48,7 +48,7 @@ struct Child {
 }
 
 Child spawn(const Settings& s, const std::string& cmdline, const std::string& memory) {
-  std::vector<std::string> args = {s.kagami, "run",     "--kernel", s.guest,  "--memory",
+  std::vector<std::string> args = {s.kagami, "run",       "--kernel",  s.guest, "--memory",
                                    memory,   "--testdev", "--cmdline", cmdline};
   if (!s.hypervisor.empty()) {
     args.push_back("--hypervisor");
@@ -125,9 +125,10 @@ void bench_startup(const Settings& s) {
     whole_run.push_back(seconds_since(t0));
     if (status != 1) die("kagami exited with status " + std::to_string(status));
   }
-  std::printf("| startup: start of kagami to the guest's first instruction | %.2f ms (min %.2f) |\n",
-              median(first_instruction) * 1e3,
-              *std::min_element(first_instruction.begin(), first_instruction.end()) * 1e3);
+  std::printf(
+      "| startup: start of kagami to the guest's first instruction | %.2f ms (min %.2f) |\n",
+      median(first_instruction) * 1e3,
+      *std::min_element(first_instruction.begin(), first_instruction.end()) * 1e3);
   std::printf("| startup: whole run of a guest that exits at once | %.2f ms |\n",
               median(whole_run) * 1e3);
 }
@@ -141,8 +142,9 @@ void bench_pio(const Settings& s) {
     rates.push_back(s.pio_count / std::max(loaded - base, 1e-9));
   }
   double rate = median(rates);
-  std::printf("| port-I/O exit round trip (%u writes to port 0xe0, CPL0) | %.0f exits/s (%.2f us each) |\n",
-              s.pio_count, rate, 1e6 / rate);
+  std::printf(
+      "| port-I/O exit round trip (%u writes to port 0xe0, CPL0) | %.0f exits/s (%.2f us each) |\n",
+      s.pio_count, rate, 1e6 / rate);
 }
 
 std::map<std::string, long> status_kib(pid_t pid) {
@@ -186,17 +188,25 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) die(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--kagami") s.kagami = next();
-    else if (a == "--guest") s.guest = next();
-    else if (a == "--hypervisor") s.hypervisor = next();
-    else if (a == "--runs") s.runs = std::max(1, std::atoi(next().c_str()));
-    else if (a == "--pio-count") s.pio_count = static_cast<unsigned>(std::atoi(next().c_str()));
-    else if (a == "startup" || a == "pio" || a == "overhead") which.push_back(a);
+    if (a == "--kagami")
+      s.kagami = next();
+    else if (a == "--guest")
+      s.guest = next();
+    else if (a == "--hypervisor")
+      s.hypervisor = next();
+    else if (a == "--runs")
+      s.runs = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--pio-count")
+      s.pio_count = static_cast<unsigned>(std::atoi(next().c_str()));
+    else if (a == "startup" || a == "pio" || a == "overhead")
+      which.push_back(a);
     else if (a == "-h" || a == "--help") {
-      std::puts("usage: kagami_bench [--kagami PATH] [--guest PATH] [--hypervisor PATH] [--runs N]\n"
-                "                    [--pio-count N] [startup] [pio] [overhead]");
+      std::puts(
+          "usage: kagami_bench [--kagami PATH] [--guest PATH] [--hypervisor PATH] [--runs N]\n"
+          "                    [--pio-count N] [startup] [pio] [overhead]");
       return 0;
-    } else die("unknown argument '" + a + "'");
+    } else
+      die("unknown argument '" + a + "'");
   }
   if (which.empty()) which = {"startup", "pio", "overhead"};
   if (access(s.kagami.c_str(), X_OK) != 0) die(s.kagami + ": not found (run scripts/build)");

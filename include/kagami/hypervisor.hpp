@@ -4,14 +4,14 @@
 // above it (the machine, vCPU threads, devices) works with these three classes.
 #pragma once
 
-#include "kagami/kvm_abi.h"
-
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "kagami/kvm_abi.h"
 
 namespace kagami {
 

@@ -23,7 +23,6 @@ static_assert(sizeof(struct kvm_cpuid2) == 8 && offsetof(struct kvm_cpuid2, entr
 static_assert(sizeof(struct kvm_msrs) == 8 && offsetof(struct kvm_msrs, entries) == 8,
               "struct kvm_msrs must have its C layout");
 static_assert(sizeof(struct kvm_msr_list) == 4, "struct kvm_msr_list must have its C layout");
-static_assert(sizeof(struct kvm_irq_routing) == 8 &&
-                  offsetof(struct kvm_irq_routing, entries) == 8,
+static_assert(sizeof(struct kvm_irq_routing) == 8 && offsetof(struct kvm_irq_routing, entries) == 8,
               "struct kvm_irq_routing must have its C layout");
 #endif

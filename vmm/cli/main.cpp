@@ -92,8 +92,7 @@ int main(int argc, char** argv) {
       case Command::kVersion:
         std::printf("kagami %s (KVM API %d)\n", KAGAMI_VERSION, Hypervisor::kApiVersion);
         return 0;
-      case Command::kRun:
-        return run_vm(options.run);
+      case Command::kRun: return run_vm(options.run);
     }
   } catch (const std::exception& e) {
     // Usage, boot-image and hypervisor errors alike: one line, before any vCPU ran.

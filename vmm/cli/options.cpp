@@ -104,12 +104,18 @@ uint64_t parse_size(const std::string& text) {
   if (suffix.size() >= 2 && (suffix.back() == 'B' || suffix.back() == 'b')) suffix.pop_back();
   if (suffix.size() == 2 && suffix.back() == 'i') suffix.pop_back();
   unsigned shift;
-  if (suffix.empty()) shift = 20;  // plain numbers are MiB, as QEMU's -m
-  else if (suffix == "K" || suffix == "k") shift = 10;
-  else if (suffix == "M" || suffix == "m") shift = 20;
-  else if (suffix == "G" || suffix == "g") shift = 30;
-  else if (suffix == "T" || suffix == "t") shift = 40;
-  else throw UsageError("'" + text + "' is not a size (use e.g. 512M or 4G)");
+  if (suffix.empty())
+    shift = 20;  // plain numbers are MiB, as QEMU's -m
+  else if (suffix == "K" || suffix == "k")
+    shift = 10;
+  else if (suffix == "M" || suffix == "m")
+    shift = 20;
+  else if (suffix == "G" || suffix == "g")
+    shift = 30;
+  else if (suffix == "T" || suffix == "t")
+    shift = 40;
+  else
+    throw UsageError("'" + text + "' is not a size (use e.g. 512M or 4G)");
   if (number > (std::numeric_limits<uint64_t>::max() >> shift))
     throw UsageError("'" + text + "' is too large");
   return number << shift;

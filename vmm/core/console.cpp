@@ -15,7 +15,7 @@
 namespace kagami {
 namespace {
 
-constexpr uint8_t kEscapeKey = 0x01;         // Ctrl-A, as in QEMU
+constexpr uint8_t kEscapeKey = 0x01;            // Ctrl-A, as in QEMU
 constexpr size_t kMaxPendingInput = 64 * 1024;  // stop reading stdin beyond this
 
 // The terminal state to restore. Globals because fatal-signal handlers and atexit
@@ -98,8 +98,7 @@ Console::Console(const SerialConfig& config) {
         throw std::runtime_error("--serial file:" + config.path + ": " + strerror(errno));
       owns_out_fd_ = true;
       break;
-    case SerialConfig::Kind::kNone:
-      break;
+    case SerialConfig::Kind::kNone: break;
   }
 }
 

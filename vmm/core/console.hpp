@@ -3,8 +3,8 @@
 
 #include <termios.h>
 
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <array>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -36,8 +36,8 @@ class Console {
   // Called from vCPU threads for each run of transmitted bytes.
   void write(std::span<const uint8_t> bytes);
 
-  // Starts reading input on the loop, which must outlive the console. `deliver` is offered pending input and
-  // returns how many bytes it took (a UART takes what fits in its FIFO); call
+  // Starts reading input on the loop, which must outlive the console. `deliver` is offered pending
+  // input and returns how many bytes it took (a UART takes what fits in its FIFO); call
   // input_space_available() when it can take more. `quit` runs on Ctrl-A x.
   void start_input(EventLoop& loop, std::function<size_t(std::span<const uint8_t>)> deliver,
                    std::function<void()> quit);

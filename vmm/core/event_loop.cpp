@@ -36,6 +36,8 @@ void EventLoop::stop() {
   io_.stop();
 }
 
-void EventLoop::post(std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); }
+void EventLoop::post(std::function<void()> fn) {
+  boost::asio::post(io_, std::move(fn));
+}
 
 }  // namespace kagami

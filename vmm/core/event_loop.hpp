@@ -2,9 +2,9 @@
 // signals, timers, and later the control and migration sockets.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <atomic>
 #include <functional>
 
 namespace kagami {
@@ -27,7 +27,9 @@ class EventLoop {
   void post(std::function<void()> fn);
 
   // Called on the loop's thread for SIGINT, SIGTERM and SIGHUP.
-  void on_termination_signal(std::function<void(int)> handler) { signal_handler_ = std::move(handler); }
+  void on_termination_signal(std::function<void(int)> handler) {
+    signal_handler_ = std::move(handler);
+  }
 
  private:
   void wait_for_signal();

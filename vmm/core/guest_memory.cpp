@@ -12,7 +12,9 @@
 namespace kagami {
 namespace {
 
-std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+std::string mib(uint64_t bytes) {
+  return std::to_string(bytes >> 20) + " MiB";
+}
 
 std::string size_text(uint64_t bytes) {
   return bytes % (1 << 20) ? std::to_string(bytes) + " bytes" : mib(bytes);

@@ -108,8 +108,9 @@ void Machine::build_devices() {
   rtc_ = std::make_unique<CmosRtc>();
   rtc_->attach(io_bus_);
 
-  i8042_ = std::make_unique<I8042>(
-      [this] { request_stop({MachineExit::Reason::kReset, kExitOk, {}}); });
+  i8042_ = std::make_unique<I8042>([this] {
+    request_stop({MachineExit::Reason::kReset, kExitOk, {}});
+  });
   i8042_->attach(io_bus_);
 
   if (config_.testdev) {
@@ -127,16 +128,11 @@ std::vector<kvm_cpuid_entry2> Machine::guest_cpuid(unsigned vcpu_id) const {
         e.ecx |= 1u << 31;
         break;
       case 0xb:  // x2APIC ID
-      case 0x1f:
-        e.edx = vcpu_id;
-        break;
+      case 0x1f: e.edx = vcpu_id; break;
       case 0x80000002:
       case 0x80000003:
-      case 0x80000004:
-        fill_brand_string(e);
-        break;
-      default:
-        break;
+      case 0x80000004: fill_brand_string(e); break;
+      default: break;
     }
   }
   return entries;
@@ -170,7 +166,9 @@ void Machine::create_vcpus() {
 MachineExit Machine::run() {
   console_.start_input(
       loop_, [this](std::span<const uint8_t> bytes) { return serial_->receive(bytes); },
-      [this] { request_stop({MachineExit::Reason::kQuit, kExitOk, "quit from the console"}); });
+      [this] {
+        request_stop({MachineExit::Reason::kQuit, kExitOk, "quit from the console"});
+      });
   loop_.on_termination_signal([this](int signo) {
     request_stop({MachineExit::Reason::kSignal, kExitOk,
                   std::string("terminating on signal ") + std::to_string(signo)});

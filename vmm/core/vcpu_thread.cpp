@@ -31,7 +31,9 @@ const char* exit_reason_name(uint32_t reason) {
 VcpuThread::VcpuThread(Machine& machine, Vcpu& vcpu)
     : machine_(machine), vcpu_(vcpu), run_(vcpu.run_page()) {}
 
-VcpuThread::~VcpuThread() { join(); }
+VcpuThread::~VcpuThread() {
+  join();
+}
 
 void VcpuThread::install_kick_handler() {
   struct sigaction sa {};
@@ -95,14 +97,10 @@ void VcpuThread::loop() {
 
 bool VcpuThread::handle_exit() {
   switch (run_->exit_reason) {
-    case KVM_EXIT_IO:
-      return handle_io();
-    case KVM_EXIT_MMIO:
-      return handle_mmio();
-    case KVM_EXIT_HLT:
-      return handle_hlt();
-    case KVM_EXIT_INTR:
-      return true;
+    case KVM_EXIT_IO: return handle_io();
+    case KVM_EXIT_MMIO: return handle_mmio();
+    case KVM_EXIT_HLT: return handle_hlt();
+    case KVM_EXIT_INTR: return true;
     case KVM_EXIT_SYSTEM_EVENT:
       switch (run_->system_event.type) {
         case KVM_SYSTEM_EVENT_SHUTDOWN:
@@ -111,9 +109,7 @@ bool VcpuThread::handle_exit() {
         case KVM_SYSTEM_EVENT_RESET:
           machine_.request_stop({MachineExit::Reason::kReset, kExitOk, {}});
           return false;
-        default:
-          fatal("system event " + std::to_string(run_->system_event.type));
-          return false;
+        default: fatal("system event " + std::to_string(run_->system_event.type)); return false;
       }
     case KVM_EXIT_FAIL_ENTRY: {
       char detail[96];
@@ -145,8 +141,7 @@ bool VcpuThread::handle_exit() {
 bool VcpuThread::handle_io() {
   const auto& io = run_->io;
   const uint64_t span_bytes = static_cast<uint64_t>(io.count) * io.size;
-  if ((io.size != 1 && io.size != 2 && io.size != 4) ||
-      io.data_offset > vcpu_.run_page_size() ||
+  if ((io.size != 1 && io.size != 2 && io.size != 4) || io.data_offset > vcpu_.run_page_size() ||
       span_bytes > vcpu_.run_page_size() - io.data_offset) {
     fatal("malformed KVM_EXIT_IO from the hypervisor (size " + std::to_string(io.size) +
           ", count " + std::to_string(io.count) + ")");
@@ -184,8 +179,8 @@ bool VcpuThread::handle_hlt() {
 }
 
 void VcpuThread::fatal(const std::string& what) {
-  std::string report = "kagami: vCPU " + std::to_string(vcpu_.id()) + ": " + what + "\n" +
-                       format_registers(vcpu_);
+  std::string report =
+      "kagami: vCPU " + std::to_string(vcpu_.id()) + ": " + what + "\n" + format_registers(vcpu_);
   std::fputs(report.c_str(), stderr);
   machine_.request_stop({MachineExit::Reason::kFatal, kExitGuestCrashed, {}});
 }

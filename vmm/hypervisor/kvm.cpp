@@ -69,7 +69,8 @@ Hypervisor::Hypervisor(int fd, std::string path) : fd_(fd), path_(std::move(path
                             0);
     std::string missing;
     for (const RequiredCapability& rc : kRequiredCapabilities) {
-      if (check_extension(rc.cap) <= 0) missing += std::string(missing.empty() ? "" : ", ") + rc.name;
+      if (check_extension(rc.cap) <= 0)
+        missing += std::string(missing.empty() ? "" : ", ") + rc.name;
     }
     if (!missing.empty())
       throw HypervisorError(path_ + " lacks capabilities kagami needs: " + missing, 0);
@@ -100,7 +101,9 @@ Hypervisor::Hypervisor(int fd, std::string path) : fd_(fd), path_(std::move(path
   }
 }
 
-Hypervisor::~Hypervisor() { close(fd_); }
+Hypervisor::~Hypervisor() {
+  close(fd_);
+}
 
 int Hypervisor::check_extension(long capability) const {
   return ioctl(fd_, KVM_CHECK_EXTENSION, capability);
@@ -117,7 +120,9 @@ std::unique_ptr<Vm> Hypervisor::create_vm() {
 
 Vm::Vm(int fd, size_t vcpu_mmap_size) : fd_(fd), vcpu_mmap_size_(vcpu_mmap_size) {}
 
-Vm::~Vm() { close(fd_); }
+Vm::~Vm() {
+  close(fd_);
+}
 
 void Vm::set_user_memory_region(uint32_t slot, uint64_t gpa, uint64_t size, void* host,
                                 bool read_only) {
@@ -166,7 +171,9 @@ Vcpu::~Vcpu() {
   close(fd_);
 }
 
-int Vcpu::run() { return ioctl(fd_, KVM_RUN, 0) < 0 ? errno : 0; }
+int Vcpu::run() {
+  return ioctl(fd_, KVM_RUN, 0) < 0 ? errno : 0;
+}
 
 kvm_regs Vcpu::regs() const {
   kvm_regs r{};

@@ -1,7 +1,7 @@
 // Tests of GuestMemory: the PC layout around the PCI hole and bounds-checked access.
-#include <gtest/gtest.h>
-
 #include "kagami/guest_memory.hpp"
+
+#include <gtest/gtest.h>
 
 namespace kagami {
 namespace {
@@ -42,9 +42,9 @@ TEST(GuestMemory, ReadWriteRoundTripAndBounds) {
 
 TEST(GuestMemory, RefusesBadSizes) {
   EXPECT_THROW(GuestMemory(0), std::runtime_error);
-  EXPECT_THROW(GuestMemory(1ull << 20), std::runtime_error);       // below the minimum
+  EXPECT_THROW(GuestMemory(1ull << 20), std::runtime_error);         // below the minimum
   EXPECT_THROW(GuestMemory((64ull << 20) + 1), std::runtime_error);  // not 4 KiB granular
-  EXPECT_THROW(GuestMemory(2ull << 40), std::runtime_error);       // above the maximum
+  EXPECT_THROW(GuestMemory(2ull << 40), std::runtime_error);         // above the maximum
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // Each guest is an a.out-kludge Multiboot image built here: a header, then 32-bit
 // code entered in protected mode. They need /dev/kagami or /dev/kvm; without one
 // the tests are reported as skipped, with the reason.
+#include "core/machine.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,7 +15,6 @@
 
 #include "core/console.hpp"
 #include "core/event_loop.hpp"
-#include "core/machine.hpp"
 #include "kagami/hypervisor.hpp"
 
 namespace kagami {
@@ -28,8 +29,14 @@ constexpr uint32_t kCodeOffset = 32;
 // code starts 32 bytes in.
 std::vector<uint8_t> kludge_image(std::vector<uint8_t> code) {
   const uint32_t flags = 1u << 16;
-  const uint32_t header[8] = {0x1BADB002, flags, static_cast<uint32_t>(-(0x1BADB002 + flags)),
-                              kLoadAddr,  kLoadAddr, 0, 0, kLoadAddr + kCodeOffset};
+  const uint32_t header[8] = {0x1BADB002,
+                              flags,
+                              static_cast<uint32_t>(-(0x1BADB002 + flags)),
+                              kLoadAddr,
+                              kLoadAddr,
+                              0,
+                              0,
+                              kLoadAddr + kCodeOffset};
   std::vector<uint8_t> image(kCodeOffset);
   std::memcpy(image.data(), header, sizeof(header));
   image.insert(image.end(), code.begin(), code.end());
@@ -64,7 +71,9 @@ class MachineTest : public testing::Test {
 // Counts writes, so a test can watch the guest make progress.
 class CountingDevice : public BusDevice {
  public:
-  void read(uint64_t, std::span<uint8_t> data) override { std::memset(data.data(), 0, data.size()); }
+  void read(uint64_t, std::span<uint8_t> data) override {
+    std::memset(data.data(), 0, data.size());
+  }
   void write(uint64_t, std::span<const uint8_t>) override { writes.fetch_add(1); }
   std::atomic<uint64_t> writes{0};
 };
@@ -184,10 +193,10 @@ TEST_F(MachineTest, StdinReachesTheGuestThroughTheUart) {
     EventLoop loop;
     Console console(SerialConfig{SerialConfig::Kind::kStdio, {}});
     // ecx = 0; loop: wait for LSR.DR; al = RBR; if al == '\n' exit(ecx); ecx++; jmp loop
-    Machine machine(config({0x31, 0xC9, 0x66, 0xBA, 0xFD, 0x03, 0xEC, 0xA8, 0x01, 0x74,
-                            0xFB, 0x66, 0xBA, 0xF8, 0x03, 0xEC, 0x3C, 0x0A, 0x74, 0x03,
-                            0x41, 0xEB, 0xEB, 0x89, 0xC8, 0xE7, 0xF4}),
-                    *hypervisor_, loop, console);
+    Machine machine(
+        config({0x31, 0xC9, 0x66, 0xBA, 0xFD, 0x03, 0xEC, 0xA8, 0x01, 0x74, 0xFB, 0x66, 0xBA, 0xF8,
+                0x03, 0xEC, 0x3C, 0x0A, 0x74, 0x03, 0x41, 0xEB, 0xEB, 0x89, 0xC8, 0xE7, 0xF4}),
+        *hypervisor_, loop, console);
     exit = machine.run();
   }
   dup2(saved_stdin, STDIN_FILENO);

@@ -1,12 +1,14 @@
 // Tests of the launcher's command-line parsing: every user error is a UsageError.
-#include <gtest/gtest.h>
-
 #include "cli/options.hpp"
+
+#include <gtest/gtest.h>
 
 namespace kagami {
 namespace {
 
-Options parse(std::vector<std::string> args) { return parse_options(args); }
+Options parse(std::vector<std::string> args) {
+  return parse_options(args);
+}
 
 TEST(ParseSize, Suffixes) {
   EXPECT_EQ(parse_size("512M"), 512ull << 20);
@@ -23,9 +25,9 @@ TEST(ParseSize, Garbage) {
 }
 
 TEST(ParseOptions, RunWithEverything) {
-  Options o = parse({"run", "--kernel", "k.elf", "--initrd", "a", "--initrd=b", "--cmdline",
-                     "x y", "--memory", "1G", "--serial", "file:/tmp/out", "--hypervisor",
-                     "/dev/kvm", "--testdev", "--verbose", "--no-reboot"});
+  Options o = parse({"run", "--kernel", "k.elf", "--initrd", "a", "--initrd=b", "--cmdline", "x y",
+                     "--memory", "1G", "--serial", "file:/tmp/out", "--hypervisor", "/dev/kvm",
+                     "--testdev", "--verbose", "--no-reboot"});
   EXPECT_EQ(o.command, Command::kRun);
   EXPECT_EQ(o.run.kernel, "k.elf");
   EXPECT_EQ(o.run.initrds, (std::vector<std::string>{"a", "b"}));
@@ -63,7 +65,8 @@ TEST(ParseOptions, UserErrors) {
       {"run", "--kernel", "k", "--testdev=1"},
       {"help", "nothing"},
   };
-  for (const auto& args : bad) EXPECT_THROW(parse(args), UsageError) << testing::PrintToString(args);
+  for (const auto& args : bad)
+    EXPECT_THROW(parse(args), UsageError) << testing::PrintToString(args);
 }
 
 TEST(ParseOptions, HelpAndVersion) {
