@@ -1,6 +1,7 @@
 // The `kagami` launcher: parses the command line and runs a machine until it stops.
 #include <sys/sysinfo.h>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -81,6 +82,9 @@ int run_vm(const RunOptions& run) {
 
 int main(int argc, char** argv) {
   using namespace kagami;
+  // A console reader that goes away (kagami ... | head) must not kill the VM: writes
+  // then fail with EPIPE, which the console ignores.
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     Options options = parse_options(args);
