@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+/* dev.c: the system fd (/dev/kagami): API version, capabilities, vCPU mmap size, VM creation. */
+#include <linux/fs.h>
+#include <linux/module.h>
+
+#include "core/kagami.h"
+
+/*
+ * The capabilities this slice really implements (vm is NULL on the system fd).
+ * Nothing runs guests yet, so KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_SYNC_MMU and the
+ * like stay 0 until KVM_RUN exists.
+ */
+long kagami_check_extension(struct kagami_vm *vm, long cap)
+{
+	switch (cap) {
+	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_READONLY_MEM:
+	case KVM_CAP_SET_TSS_ADDR:
+	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
+	case KVM_CAP_CHECK_EXTENSION_VM:
+		return 1;
+	case KVM_CAP_NR_VCPUS:
+	case KVM_CAP_MAX_VCPUS:
+	case KVM_CAP_MAX_VCPU_ID:
+		return KAGAMI_MAX_VCPUS;
+	case KVM_CAP_NR_MEMSLOTS:
+		return KAGAMI_MAX_MEMSLOTS;
+	default:
+		return 0;
+	}
+}
+
+static long kagami_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	switch (cmd) {
+	case KVM_GET_API_VERSION:
+		return arg ? -EINVAL : KAGAMI_API_VERSION;
+	case KVM_CHECK_EXTENSION:
+		return kagami_check_extension(NULL, arg);
+	case KVM_GET_VCPU_MMAP_SIZE:
+		return arg ? -EINVAL : PAGE_SIZE;
+	case KVM_CREATE_VM:
+		return kagami_vm_create(arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* .owner pins the module while /dev/kagami is open. */
+const struct file_operations kagami_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = kagami_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};

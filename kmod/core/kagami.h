@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* kagami.h: the core's objects (VM, vCPU, memory slot), limits and internal interfaces. */
+#ifndef KAGAMI_CORE_H
+#define KAGAMI_CORE_H
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/kvm.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+#include "x86/vendor_ops.h"
+
+#define KAGAMI_API_VERSION	12	/* KVM_GET_API_VERSION: the KVM ABI's */
+#define KAGAMI_MAX_MEMSLOTS	64	/* user slot ids 0..63 in address space 0 */
+#define KAGAMI_MAX_VCPUS	64	/* vCPUs per VM, and vCPU ids 0..63 */
+#define KAGAMI_MAX_SLOT_PAGES	((1UL << 31) - 1)	/* KVM_MEM_MAX_NR_PAGES */
+
+/*
+ * Lifetimes: the VM fd holds one reference on the VM, each vCPU fd another
+ * (through vcpu->vm); the last put destroys the VM with all its vCPUs. Each fd
+ * also pins the module (fops.owner), so rmmod fails while any fd exists.
+ *
+ * Field tags, as bhyve does: (c) set at creation, then constant; (m) guarded
+ * by vm->lock; (a) atomic.
+ */
+
+/* A guest-physical range backed by VMM memory; npages == 0 means unused. */
+struct kagami_memslot {
+	u64 base_gfn;		/* (m) first guest frame */
+	u64 npages;		/* (m) size in pages */
+	u64 userspace_addr;	/* (m) page-aligned VMM address */
+	u32 flags;		/* (m) KVM_MEM_READONLY */
+};
+
+struct kagami_vm {
+	struct kref ref;	/* (a) VM fd + one per vCPU fd */
+	struct mutex lock;	/* (c) guards (m) fields */
+	struct kagami_memslot slots[KAGAMI_MAX_MEMSLOTS];	/* (m) indexed by slot id */
+	struct kagami_vcpu *vcpus[KAGAMI_MAX_VCPUS];	/* (m) indexed by vCPU id */
+	unsigned int nr_vcpus;	/* (m) non-NULL entries of vcpus[] */
+	u64 tss_addr;		/* (m) KVM_SET_TSS_ADDR, for the vendor code */
+	u64 identity_map_addr;	/* (m) KVM_SET_IDENTITY_MAP_ADDR, for the vendor code */
+};
+
+struct kagami_vcpu {
+	struct kagami_vm *vm;	/* (c) holds a VM reference for the vCPU fd */
+	unsigned int id;	/* (c) KVM_CREATE_VCPU's argument */
+	struct kvm_run *run;	/* (c) shared page, mmap of the vCPU fd at offset 0 */
+	void *vendor;		/* (c) vendor state: vcpu_create sets, vcpu_free frees */
+};
+
+/* Live objects, for leak checks (debugfs kagami/live_objects). */
+struct kagami_stats {
+	atomic_t vms;
+	atomic_t vcpus;
+	atomic_t pages;		/* pages the module allocated and has not freed */
+};
+
+extern struct kagami_stats kagami_stats;
+
+/* dev.c: the system fd (/dev/kagami). */
+extern const struct file_operations kagami_dev_fops;
+long kagami_check_extension(struct kagami_vm *vm, long cap);
+
+/* vm.c */
+int kagami_vm_create(unsigned long type);
+void kagami_vm_put(struct kagami_vm *vm);
+
+/* memslot.c */
+int kagami_memslot_set(struct kagami_vm *vm,
+		       const struct kvm_userspace_memory_region *mem);
+
+/* vcpu.c */
+int kagami_vcpu_create(struct kagami_vm *vm, unsigned long id);
+void kagami_vcpu_free(struct kagami_vcpu *vcpu);
+
+/* hardware.c: the vendor's hardware is enabled on every online CPU while VMs exist. */
+int kagami_hardware_get(void);
+void kagami_hardware_put(void);
+
+/* coexist.c */
+bool kagami_module_loaded(const char *name);
+
+/* devnode.c */
+int kagami_devnode_set_group(const char *name, int gid);
+
+#endif

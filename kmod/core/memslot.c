@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+/* memslot.c: KVM_SET_USER_MEMORY_REGION: KVM's validation and create/delete/move/flags. */
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+
+#include "core/kagami.h"
+
+/* Flags accepted; KVM_MEM_LOG_DIRTY_PAGES waits for dirty logging. */
+#define KAGAMI_MEMSLOT_FLAGS	KVM_MEM_READONLY
+
+/* The checks of KVM's __kvm_set_memory_region(), in its order and with its errors. */
+static int kagami_memslot_validate(const struct kvm_userspace_memory_region *mem)
+{
+	if (mem->flags & ~KAGAMI_MEMSLOT_FLAGS)
+		return -EINVAL;
+	if (mem->memory_size & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (mem->guest_phys_addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if ((mem->userspace_addr & (PAGE_SIZE - 1)) ||
+	    mem->userspace_addr != untagged_addr(mem->userspace_addr) ||
+	    !access_ok((void __user *)(unsigned long)mem->userspace_addr, mem->memory_size))
+		return -EINVAL;
+	/* Address space 0 only: kagami has no SMM address space. */
+	if ((mem->slot >> 16) || (u16)mem->slot >= KAGAMI_MAX_MEMSLOTS)
+		return -EINVAL;
+	if (mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr)
+		return -EINVAL;
+	if ((mem->memory_size >> PAGE_SHIFT) > KAGAMI_MAX_SLOT_PAGES)
+		return -EINVAL;
+	return 0;
+}
+
+static bool kagami_memslot_overlaps(struct kagami_vm *vm, unsigned int id, u64 base_gfn,
+				    u64 npages)
+{
+	unsigned int i;
+
+	for (i = 0; i < KAGAMI_MAX_MEMSLOTS; i++) {
+		const struct kagami_memslot *s = &vm->slots[i];
+
+		if (i != id && s->npages && base_gfn < s->base_gfn + s->npages &&
+		    s->base_gfn < base_gfn + npages)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Called with vm->lock held. Size 0 deletes; a new slot is created; an existing
+ * one may move (same size and address, new guest address) or change flags,
+ * except KVM_MEM_READONLY; anything else, a resize included, is -EINVAL.
+ * Nothing is mapped or pinned yet: the nested page tables come later.
+ */
+int kagami_memslot_set(struct kagami_vm *vm, const struct kvm_userspace_memory_region *mem)
+{
+	struct kagami_memslot *slot;
+	u64 base_gfn, npages;
+	int r;
+
+	r = kagami_memslot_validate(mem);
+	if (r)
+		return r;
+	slot = &vm->slots[(u16)mem->slot];
+	base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
+	npages = mem->memory_size >> PAGE_SHIFT;
+
+	if (!npages) {
+		if (!slot->npages)
+			return -EINVAL;
+		*slot = (struct kagami_memslot){};
+		return 0;
+	}
+	if (slot->npages) {
+		if (mem->userspace_addr != slot->userspace_addr || npages != slot->npages ||
+		    ((mem->flags ^ slot->flags) & KVM_MEM_READONLY))
+			return -EINVAL;
+		if (base_gfn == slot->base_gfn) {
+			slot->flags = mem->flags;
+			return 0;
+		}
+	}
+	if (kagami_memslot_overlaps(vm, (u16)mem->slot, base_gfn, npages))
+		return -EEXIST;
+	slot->base_gfn = base_gfn;
+	slot->npages = npages;
+	slot->userspace_addr = mem->userspace_addr;
+	slot->flags = mem->flags;
+	return 0;
+}

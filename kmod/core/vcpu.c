@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vcpu.c: the vCPU fd: creation, the shared kvm_run page (mmap), and its ioctls (none yet). */
+#include <linux/anon_inodes.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "core/kagami.h"
+
+/* Frees a vCPU; only the VM's destruction calls this, so no fd can reach it. */
+void kagami_vcpu_free(struct kagami_vcpu *vcpu)
+{
+	kagami_vendor->vcpu_free(vcpu);
+	free_page((unsigned long)vcpu->run);
+	atomic_dec(&kagami_stats.pages);
+	kfree(vcpu);
+	atomic_dec(&kagami_stats.vcpus);
+}
+
+static int kagami_vcpu_release(struct inode *inode, struct file *file)
+{
+	struct kagami_vcpu *vcpu = file->private_data;
+
+	kagami_vm_put(vcpu->vm);
+	return 0;
+}
+
+/* The mapping holds the file, so the page outlives every access through it. */
+static vm_fault_t kagami_vcpu_fault(struct vm_fault *vmf)
+{
+	struct kagami_vcpu *vcpu = vmf->vma->vm_file->private_data;
+	struct page *page;
+
+	if (vmf->pgoff != 0)
+		return VM_FAULT_SIGBUS;
+	page = virt_to_page(vcpu->run);
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct kagami_vcpu_vm_ops = {
+	.fault = kagami_vcpu_fault,
+};
+
+static int kagami_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	if (vma->vm_pgoff != 0 || vma_pages(vma) > 1)
+		return -EINVAL;
+	vma->vm_ops = &kagami_vcpu_vm_ops;
+	return 0;
+}
+
+/* KVM_RUN, GET/SET_REGS and the rest come with the SVM run loop. */
+static long kagami_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	return -ENOTTY;
+}
+
+static const struct file_operations kagami_vcpu_fops = {
+	.owner = THIS_MODULE,
+	.release = kagami_vcpu_release,
+	.unlocked_ioctl = kagami_vcpu_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = kagami_vcpu_mmap,
+	.llseek = noop_llseek,
+};
+
+static struct kagami_vcpu *kagami_vcpu_alloc(struct kagami_vm *vm, unsigned int id)
+{
+	struct kagami_vcpu *vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+
+	if (!vcpu)
+		return NULL;
+	vcpu->run = (struct kvm_run *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!vcpu->run) {
+		kfree(vcpu);
+		return NULL;
+	}
+	atomic_inc(&kagami_stats.pages);
+	atomic_inc(&kagami_stats.vcpus);
+	vcpu->vm = vm;
+	vcpu->id = id;
+	return vcpu;
+}
+
+/* KVM_CREATE_VCPU: ids 0..KAGAMI_MAX_VCPUS-1, each once; returns the vCPU fd. */
+int kagami_vcpu_create(struct kagami_vm *vm, unsigned long id)
+{
+	struct kagami_vcpu *vcpu;
+	int r;
+
+	if (id >= KAGAMI_MAX_VCPUS)
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	if (vm->vcpus[id]) {
+		r = -EEXIST;
+		goto out;
+	}
+	vcpu = kagami_vcpu_alloc(vm, id);
+	if (!vcpu) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = kagami_vendor->vcpu_create(vcpu);
+	if (r) {
+		kagami_vcpu_free(vcpu);
+		goto out;
+	}
+	/* The caller's VM fd holds a reference, so this one never is the last. */
+	kref_get(&vm->ref);
+	r = anon_inode_getfd("kagami-vcpu", &kagami_vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
+	if (r < 0) {
+		kagami_vm_put(vm);
+		kagami_vcpu_free(vcpu);
+		goto out;
+	}
+	vm->vcpus[id] = vcpu;
+	vm->nr_vcpus++;
+out:
+	mutex_unlock(&vm->lock);
+	return r;
+}

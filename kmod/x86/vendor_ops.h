@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* vendor_ops.h: the hooks a CPU vendor (AMD SVM, later Intel VMX) implements, chosen once. */
+#ifndef KAGAMI_X86_VENDOR_OPS_H
+#define KAGAMI_X86_VENDOR_OPS_H
+
+#include <linux/types.h>
+
+struct kagami_vcpu;
+
+/*
+ * One member per entry of x86/vendor_ops_list.h, in the same order (checked
+ * when vendor.c is built). A vendor fills every member (checked at load).
+ */
+struct kagami_vendor_ops {
+	const char *name;	/* "AMD-V", shown in the log */
+
+	/* Can this CPU and system run guests? 0, or -errno with *reason set to
+	 * one line for the kernel log. Called once, at load.
+	 */
+	int (*probe)(const char **reason);
+	/* Make this CPU able to run guests, or fail with -errno. Called on the
+	 * CPU from its hotplug thread (it may sleep) while VMs exist.
+	 */
+	int (*hardware_enable)(void);
+	/* Undo hardware_enable on this CPU, leaving it as found. */
+	void (*hardware_disable)(void);
+	/* Allocate and free the vendor state of a vCPU (vcpu->vendor). */
+	int (*vcpu_create)(struct kagami_vcpu *vcpu);
+	void (*vcpu_free)(struct kagami_vcpu *vcpu);
+};
+
+extern const struct kagami_vendor_ops kagami_svm_ops;
+
+/* The vendor chosen once at load (x86/vendor.c); NULL before. */
+extern const struct kagami_vendor_ops *kagami_vendor;
+
+int kagami_vendor_select(const char **reason);
+
+#endif

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* vendor_ops_list.h: the one list of vendor hooks, as KVM's kvm-x86-ops.h (no include guard). */
+
+/*
+ * Include with KAGAMI_VENDOR_OP(name) defined; this file undefines it. Every
+ * hook of struct kagami_vendor_ops is listed here, in its order; vendor.c
+ * checks at build time that the two agree, and at load that the chosen vendor
+ * fills every hook.
+ */
+KAGAMI_VENDOR_OP(probe)
+KAGAMI_VENDOR_OP(hardware_enable)
+KAGAMI_VENDOR_OP(hardware_disable)
+KAGAMI_VENDOR_OP(vcpu_create)
+KAGAMI_VENDOR_OP(vcpu_free)
+
+#undef KAGAMI_VENDOR_OP

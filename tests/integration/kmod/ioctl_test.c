@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ioctl_test: checks kagami.ko's KVM ioctls on /dev/kagami (run inside the nested host). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+
+static int failures;
+static int passes;
+
+static void check(int ok, const char *what, long got, int err) {
+  if (ok) {
+    passes++;
+    return;
+  }
+  failures++;
+  printf("FAIL: %s (got %ld, errno %d: %s)\n", what, got, err, strerror(err));
+}
+
+/* expr must return a non-negative value. */
+#define EXPECT_OK(expr)                      \
+  ({                                         \
+    errno = 0;                               \
+    long _r = (long)(expr);                  \
+    check(_r >= 0, #expr, _r, errno);        \
+    _r;                                      \
+  })
+
+/* expr must fail with errno e. */
+#define EXPECT_ERR(expr, e)                                  \
+  do {                                                       \
+    errno = 0;                                               \
+    long _r = (long)(expr);                                  \
+    check(_r == -1 && errno == (e), #expr " fails with " #e, _r, errno); \
+  } while (0)
+
+#define EXPECT_EQ(expr, v)                                   \
+  do {                                                       \
+    errno = 0;                                               \
+    long _r = (long)(expr);                                  \
+    check(_r == (long)(v), #expr " == " #v, _r, errno);      \
+  } while (0)
+
+static int set_region(int vm, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size,
+                      uint64_t uaddr) {
+  struct kvm_userspace_memory_region r = {
+      .slot = slot,
+      .flags = flags,
+      .guest_phys_addr = gpa,
+      .memory_size = size,
+      .userspace_addr = uaddr,
+  };
+  return ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+static void test_system_fd(int sys) {
+  EXPECT_EQ(ioctl(sys, KVM_GET_API_VERSION, 0), 12);
+  EXPECT_EQ(ioctl(sys, KVM_CHECK_EXTENSION, 0x7fff0000), 0);
+  EXPECT_EQ(ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY), 1);
+  long size = ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+  check(size >= 4096, "KVM_GET_VCPU_MMAP_SIZE >= 4096", size, errno);
+  EXPECT_ERR(ioctl(sys, KVM_CREATE_VM, 1), EINVAL);
+  EXPECT_ERR(ioctl(sys, KVM_CREATE_VM, ~0UL), EINVAL);
+  EXPECT_ERR(ioctl(sys, KVM_RUN, 0), ENOTTY);
+  EXPECT_ERR(ioctl(sys, KVM_GET_SUPPORTED_CPUID, NULL), ENOTTY);
+  EXPECT_ERR(ioctl(sys, 0xdeadbeef, 0), ENOTTY);
+}
+
+static void test_memory_slots(int vm, char *buf) {
+  uint64_t u = (uint64_t)(uintptr_t)buf;
+
+  EXPECT_EQ(set_region(vm, 0, 0, 0, 8 * PAGE, u), 0);
+  EXPECT_ERR(set_region(vm, 1, 0, 4 * PAGE, 4 * PAGE, u + 8 * PAGE), EEXIST);
+  EXPECT_ERR(set_region(vm, 1, 0, 0x100001, 4 * PAGE, u + 8 * PAGE), EINVAL);
+  EXPECT_ERR(set_region(vm, 1, 0, 0x100000, 4 * PAGE + 1, u + 8 * PAGE), EINVAL);
+  EXPECT_ERR(set_region(vm, 1, 0, 0x100000, 4 * PAGE, u + 8 * PAGE + 1), EINVAL);
+  EXPECT_ERR(set_region(vm, 0, 0, 0, 16 * PAGE, u), EINVAL);          /* resize */
+  EXPECT_ERR(set_region(vm, 0, 0, 0, 8 * PAGE, u + PAGE), EINVAL);    /* new address */
+  EXPECT_EQ(set_region(vm, 0, 0, 0, 8 * PAGE, u), 0);                 /* no change */
+  EXPECT_EQ(set_region(vm, 0, 0, 0x100000, 8 * PAGE, u), 0);          /* move */
+  EXPECT_EQ(set_region(vm, 1, 0, 0, 4 * PAGE, u + 8 * PAGE), 0);      /* old place is free */
+  EXPECT_ERR(set_region(vm, 2, 0, 0x104000, 8 * PAGE, u), EEXIST);    /* overlaps the moved */
+  EXPECT_EQ(set_region(vm, 1, 0, 0, 0, 0), 0);                        /* delete */
+  EXPECT_ERR(set_region(vm, 1, 0, 0, 0, 0), EINVAL);                  /* delete again */
+  EXPECT_EQ(set_region(vm, 2, KVM_MEM_READONLY, 0x200000, 4 * PAGE, u), 0);
+  EXPECT_ERR(set_region(vm, 2, 0, 0x200000, 4 * PAGE, u), EINVAL);    /* readonly flip */
+  EXPECT_ERR(set_region(vm, 3, KVM_MEM_LOG_DIRTY_PAGES, 0x300000, PAGE, u), EINVAL);
+  EXPECT_ERR(set_region(vm, 3, 1u << 5, 0x300000, PAGE, u), EINVAL);
+  EXPECT_ERR(set_region(vm, 64, 0, 0x300000, PAGE, u), EINVAL);
+  EXPECT_ERR(set_region(vm, 0x10000, 0, 0x300000, PAGE, u), EINVAL);  /* address space 1 */
+  EXPECT_ERR(set_region(vm, 0xffffffff, 0, 0x300000, PAGE, u), EINVAL);
+  EXPECT_ERR(set_region(vm, 3, 0, 0xfffffffffffff000ULL, 2 * PAGE, u), EINVAL); /* wraps */
+  EXPECT_ERR(set_region(vm, 3, 0, 0, 1ULL << 43, u), EINVAL);          /* > 2^31 pages */
+  EXPECT_ERR(set_region(vm, 3, 0, 0, ~0ULL & ~(PAGE - 1), u), EINVAL);
+  EXPECT_ERR(set_region(vm, 3, 0, 0x300000, PAGE, 0xffff800000000000ULL), EINVAL); /* kernel */
+  EXPECT_ERR(set_region(vm, 3, 0, 0x300000, 2 * PAGE, 0x00007ffffffff000ULL), EINVAL);
+  EXPECT_ERR(ioctl(vm, KVM_SET_USER_MEMORY_REGION, NULL), EFAULT);
+  EXPECT_ERR(ioctl(vm, KVM_SET_USER_MEMORY_REGION, (void *)16), EFAULT);
+  EXPECT_EQ(set_region(vm, 63, 0, 0x400000, PAGE, u), 0);
+}
+
+static void test_vm_fd(int vm) {
+  uint64_t addr = 0xfffbc000;
+
+  EXPECT_EQ(ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000), 0);
+  EXPECT_ERR(ioctl(vm, KVM_SET_TSS_ADDR, 0xfffff000), EINVAL);
+  EXPECT_ERR(ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, NULL), EFAULT);
+  EXPECT_EQ(ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &addr), 0);
+  EXPECT_EQ(ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS), 64);
+  EXPECT_EQ(ioctl(vm, KVM_CHECK_EXTENSION, 0x7fff0000), 0);
+  EXPECT_ERR(ioctl(vm, KVM_RUN, 0), ENOTTY);
+  EXPECT_ERR(ioctl(vm, KVM_CREATE_IRQCHIP, 0), ENOTTY);
+  EXPECT_ERR(ioctl(vm, 0xdeadbeef, 0), ENOTTY);
+}
+
+/* Returns the mapped kvm_run of vCPU 0; closes every vCPU fd but vcpu0's. */
+static void *test_vcpus(int sys, int vm, int *vcpu0) {
+  long size = ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+  uint64_t addr = 0xfffbc000;
+
+  *vcpu0 = EXPECT_OK(ioctl(vm, KVM_CREATE_VCPU, 0));
+  EXPECT_ERR(ioctl(vm, KVM_CREATE_VCPU, 0), EEXIST);
+  int vcpu1 = EXPECT_OK(ioctl(vm, KVM_CREATE_VCPU, 1));
+  int vcpu63 = EXPECT_OK(ioctl(vm, KVM_CREATE_VCPU, 63));
+  EXPECT_ERR(ioctl(vm, KVM_CREATE_VCPU, 64), EINVAL);
+  EXPECT_ERR(ioctl(vm, KVM_CREATE_VCPU, -1L), EINVAL);
+  EXPECT_ERR(ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &addr), EINVAL); /* after vCPUs */
+  EXPECT_ERR(ioctl(*vcpu0, KVM_RUN, 0), ENOTTY);
+  EXPECT_ERR(ioctl(*vcpu0, KVM_GET_REGS, NULL), ENOTTY);
+  EXPECT_ERR(ioctl(*vcpu0, 0xdeadbeef, 0), ENOTTY);
+
+  void *bad = mmap(NULL, size, PROT_READ, MAP_SHARED, *vcpu0, PAGE);
+  check(bad == MAP_FAILED, "mmap of the vCPU fd at offset 4096 fails", 0, errno);
+  bad = mmap(NULL, size + PAGE, PROT_READ, MAP_SHARED, *vcpu0, 0);
+  check(bad == MAP_FAILED, "mmap of the vCPU fd beyond its size fails", 0, errno);
+  struct kvm_run *run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *vcpu0, 0);
+  check(run != MAP_FAILED, "mmap of the vCPU fd", 0, errno);
+  if (run == MAP_FAILED) return NULL;
+  check(run->exit_reason == 0, "a fresh kvm_run is zero", run->exit_reason, 0);
+  run->immediate_exit = 1;
+  check(run->immediate_exit == 1, "kvm_run is writable", run->immediate_exit, 0);
+  close(vcpu1);
+  close(vcpu63);
+  return run;
+}
+
+/* --hold MARKER: keep a VM and a vCPU open, create MARKER, wait for SIGTERM. */
+static int hold(const char *marker) {
+  int sys = open("/dev/kagami", O_RDWR);
+  int vm = sys < 0 ? -1 : ioctl(sys, KVM_CREATE_VM, 0);
+  int vcpu = vm < 0 ? -1 : ioctl(vm, KVM_CREATE_VCPU, 0);
+  if (vcpu < 0) {
+    perror("ioctl_test --hold");
+    return 1;
+  }
+  close(sys);
+  int fd = open(marker, O_CREAT | O_WRONLY, 0644);
+  if (fd < 0) return 1;
+  close(fd);
+  pause();
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--hold") == 0) return hold(argv[2]);
+  if (argc != 1) {
+    fprintf(stderr, "usage: ioctl_test [--hold MARKER]\n");
+    return 2;
+  }
+  int sys = open("/dev/kagami", O_RDWR | O_CLOEXEC);
+  if (sys < 0) {
+    perror("open /dev/kagami");
+    return 1;
+  }
+  test_system_fd(sys);
+
+  char *buf = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  int vm = EXPECT_OK(ioctl(sys, KVM_CREATE_VM, 0));
+  int vm2 = EXPECT_OK(ioctl(sys, KVM_CREATE_VM, 0)); /* a second VM at the same time */
+  if (vm < 0 || vm2 < 0 || buf == MAP_FAILED) return 1;
+  test_memory_slots(vm, buf);
+  test_vm_fd(vm);
+  close(vm2);
+
+  int vcpu0 = -1;
+  struct kvm_run *run = test_vcpus(sys, vm, &vcpu0);
+  /* The VM fd goes first: the vCPU fd and its mapping keep the VM alive. */
+  close(vm);
+  if (run) {
+    run->immediate_exit = 2;
+    check(run->immediate_exit == 2, "kvm_run stays usable after the VM fd is closed", 0, 0);
+  }
+  EXPECT_ERR(ioctl(vcpu0, KVM_RUN, 0), ENOTTY);
+  close(vcpu0);
+  if (run) {
+    check(run->immediate_exit == 2, "kvm_run stays mapped after the vCPU fd is closed", 0, 0);
+    munmap(run, PAGE);
+  }
+  close(sys);
+  printf("%s: %d checks passed, %d failed\n", failures ? "FAIL" : "PASS", passes, failures);
+  return failures ? 1 : 0;
+}
