@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* dev.c: the system fd (/dev/kagami): API version, capabilities, vCPU mmap size, VM creation. */
+/* dev.c: the system fd (/dev/kagami): API version, capabilities, CPUID, VM creation. */
 #include <linux/fs.h>
 #include <linux/module.h>
 
 #include "core/kagami.h"
 
 /*
- * The capabilities this slice really implements (vm is NULL on the system fd).
- * Nothing runs guests yet, so KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_SYNC_MMU and the
- * like stay 0 until KVM_RUN exists.
+ * The capabilities really implemented (vm is NULL on the system fd).
+ * KVM_CAP_SYNC_MMU stays 0: guest pages are pinned, not followed (docs/kmod.md).
  */
 long kagami_check_extension(struct kagami_vm *vm, long cap)
 {
@@ -18,6 +17,8 @@ long kagami_check_extension(struct kagami_vm *vm, long cap)
 	case KVM_CAP_SET_TSS_ADDR:
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_CHECK_EXTENSION_VM:
+	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_IMMEDIATE_EXIT:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
@@ -41,6 +42,8 @@ static long kagami_dev_ioctl(struct file *file, unsigned int cmd, unsigned long 
 		return arg ? -EINVAL : PAGE_SIZE;
 	case KVM_CREATE_VM:
 		return kagami_vm_create(arg);
+	case KVM_GET_SUPPORTED_CPUID:
+		return kagami_get_supported_cpuid((struct kvm_cpuid2 __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -8,6 +8,7 @@
 #include <linux/kref.h>
 #include <linux/kvm.h>
 #include <linux/mutex.h>
+#include <linux/rwsem.h>
 #include <linux/types.h>
 
 #include "x86/vendor_ops.h"
@@ -42,6 +43,15 @@ struct kagami_vm {
 	unsigned int nr_vcpus;	/* (m) non-NULL entries of vcpus[] */
 	u64 tss_addr;		/* (m) KVM_SET_TSS_ADDR, for the vendor code */
 	u64 identity_map_addr;	/* (m) KVM_SET_IDENTITY_MAP_ADDR, for the vendor code */
+	struct mm_struct *mm;	/* (c) the creator's, grabbed: only it may run vCPUs */
+	/*
+	 * vCPUs hold run_sem for reading around each world switch; changing the
+	 * nested page table's shape (slot deleted or moved) holds it for writing,
+	 * so no CPU is in the guest while tables are freed.
+	 */
+	struct rw_semaphore run_sem;	/* (c) */
+	u64 npt_generation;	/* (m, and run_sem for writing) bumped on teardown */
+	void *vendor;		/* (c) vendor state: vm_init sets, vm_destroy frees */
 };
 
 struct kagami_vcpu {
@@ -49,6 +59,9 @@ struct kagami_vcpu {
 	unsigned int id;	/* (c) KVM_CREATE_VCPU's argument */
 	struct kvm_run *run;	/* (c) shared page, mmap of the vCPU fd at offset 0 */
 	void *vendor;		/* (c) vendor state: vcpu_create sets, vcpu_free frees */
+	struct mutex mutex;	/* (c) serialises the vCPU's ioctls, guards (v) fields */
+	struct kvm_cpuid_entry2 *cpuid;	/* (v) KVM_SET_CPUID2's table, kvmalloc'ed */
+	u32 cpuid_nent;		/* (v) entries in cpuid */
 };
 
 /* Live objects, for leak checks (debugfs kagami/live_objects). */
@@ -56,6 +69,7 @@ struct kagami_stats {
 	atomic_t vms;
 	atomic_t vcpus;
 	atomic_t pages;		/* pages the module allocated and has not freed */
+	atomic_t pinned;	/* guest pages pinned for nested page tables */
 };
 
 extern struct kagami_stats kagami_stats;
@@ -75,6 +89,24 @@ int kagami_memslot_set(struct kagami_vm *vm,
 /* vcpu.c */
 int kagami_vcpu_create(struct kagami_vm *vm, unsigned long id);
 void kagami_vcpu_free(struct kagami_vcpu *vcpu);
+
+/* x86/cpuid.c: KVM_GET_SUPPORTED_CPUID, KVM_SET/GET_CPUID2 and the CPUID exit's lookup. */
+#define KAGAMI_MAX_CPUID_ENTRIES	256	/* KVM_MAX_CPUID_ENTRIES */
+long kagami_get_supported_cpuid(struct kvm_cpuid2 __user *argp);
+long kagami_vcpu_set_cpuid2(struct kagami_vcpu *vcpu, struct kvm_cpuid2 __user *argp);
+long kagami_vcpu_get_cpuid2(struct kagami_vcpu *vcpu, struct kvm_cpuid2 __user *argp);
+void kagami_cpuid_lookup(struct kagami_vcpu *vcpu, u32 function, u32 index, u32 out[4]);
+
+/* x86/mmu/walk.c: guest memory through the slots, and the guest's own page tables. */
+struct kagami_paging {
+	u64 cr0, cr3, cr4, efer;
+};
+
+int kagami_gpa_to_hva(struct kagami_vm *vm, u64 gpa, bool write, unsigned long *hva);
+int kagami_read_gpa(struct kagami_vm *vm, u64 gpa, void *buf, unsigned int len);
+int kagami_gva_to_gpa(struct kagami_vm *vm, const struct kagami_paging *p, u64 gva, u64 *gpa);
+int kagami_access_linear(struct kagami_vm *vm, const struct kagami_paging *p, u64 gva,
+			 void *buf, unsigned int len, bool write);
 
 /* hardware.c: the vendor's hardware is enabled on every online CPU while VMs exist. */
 int kagami_hardware_get(void);

@@ -27,8 +27,9 @@ static struct dentry *kagami_debugfs;
 
 static int live_objects_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "vms %d\nvcpus %d\npages %d\n", atomic_read(&kagami_stats.vms),
-		   atomic_read(&kagami_stats.vcpus), atomic_read(&kagami_stats.pages));
+	seq_printf(m, "vms %d\nvcpus %d\npages %d\npinned %d\n", atomic_read(&kagami_stats.vms),
+		   atomic_read(&kagami_stats.vcpus), atomic_read(&kagami_stats.pages),
+		   atomic_read(&kagami_stats.pinned));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(live_objects);

@@ -50,7 +50,8 @@ static bool kagami_memslot_overlaps(struct kagami_vm *vm, unsigned int id, u64 b
  * Called with vm->lock held. Size 0 deletes; a new slot is created; an existing
  * one may move (same size and address, new guest address) or change flags,
  * except KVM_MEM_READONLY; anything else, a resize included, is -EINVAL.
- * Nothing is mapped or pinned yet: the nested page tables come later.
+ * Deleting or moving a slot first drops the vendor's nested page table (and
+ * its pinned pages); it is rebuilt lazily from the new slots.
  */
 int kagami_memslot_set(struct kagami_vm *vm, const struct kvm_userspace_memory_region *mem)
 {
@@ -68,6 +69,7 @@ int kagami_memslot_set(struct kagami_vm *vm, const struct kvm_userspace_memory_r
 	if (!npages) {
 		if (!slot->npages)
 			return -EINVAL;
+		kagami_vendor->memslots_changed(vm);
 		*slot = (struct kagami_memslot){};
 		return 0;
 	}
@@ -82,6 +84,8 @@ int kagami_memslot_set(struct kagami_vm *vm, const struct kvm_userspace_memory_r
 	}
 	if (kagami_memslot_overlaps(vm, (u16)mem->slot, base_gfn, npages))
 		return -EEXIST;
+	if (slot->npages)
+		kagami_vendor->memslots_changed(vm);
 	slot->base_gfn = base_gfn;
 	slot->npages = npages;
 	slot->userspace_addr = mem->userspace_addr;

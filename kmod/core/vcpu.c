@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* vcpu.c: the vCPU fd: creation, the shared kvm_run page (mmap), and its ioctls (none yet). */
+/* vcpu.c: the vCPU fd: creation, the shared kvm_run page (mmap), and its ioctls. */
 #include <linux/anon_inodes.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "core/kagami.h"
 
@@ -12,6 +13,8 @@
 void kagami_vcpu_free(struct kagami_vcpu *vcpu)
 {
 	kagami_vendor->vcpu_free(vcpu);
+	kvfree(vcpu->cpuid);
+	mutex_destroy(&vcpu->mutex);
 	free_page((unsigned long)vcpu->run);
 	atomic_dec(&kagami_stats.pages);
 	kfree(vcpu);
@@ -52,10 +55,80 @@ static int kagami_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
-/* KVM_RUN, GET/SET_REGS and the rest come with the SVM run loop. */
+static long kagami_vcpu_get_regs(struct kagami_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_regs regs;
+	int r = kagami_vendor->get_regs(vcpu, &regs);
+
+	if (!r && copy_to_user(argp, &regs, sizeof(regs)))
+		r = -EFAULT;
+	return r;
+}
+
+static long kagami_vcpu_set_regs(struct kagami_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_regs regs;
+
+	if (copy_from_user(&regs, argp, sizeof(regs)))
+		return -EFAULT;
+	return kagami_vendor->set_regs(vcpu, &regs);
+}
+
+static long kagami_vcpu_get_sregs(struct kagami_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_sregs sregs;
+	int r = kagami_vendor->get_sregs(vcpu, &sregs);
+
+	if (!r && copy_to_user(argp, &sregs, sizeof(sregs)))
+		r = -EFAULT;
+	return r;
+}
+
+static long kagami_vcpu_set_sregs(struct kagami_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_sregs sregs;
+
+	if (copy_from_user(&sregs, argp, sizeof(sregs)))
+		return -EFAULT;
+	return kagami_vendor->set_sregs(vcpu, &sregs);
+}
+
+static long kagami_vcpu_ioctl_locked(struct kagami_vcpu *vcpu, unsigned int cmd,
+				     unsigned long arg)
+{
+	void __user *argp = (void __user *)arg;
+
+	switch (cmd) {
+	case KVM_RUN:
+		return arg ? -EINVAL : kagami_vendor->vcpu_run(vcpu);
+	case KVM_GET_REGS:
+		return kagami_vcpu_get_regs(vcpu, argp);
+	case KVM_SET_REGS:
+		return kagami_vcpu_set_regs(vcpu, argp);
+	case KVM_GET_SREGS:
+		return kagami_vcpu_get_sregs(vcpu, argp);
+	case KVM_SET_SREGS:
+		return kagami_vcpu_set_sregs(vcpu, argp);
+	case KVM_SET_CPUID2:
+		return kagami_vcpu_set_cpuid2(vcpu, argp);
+	case KVM_GET_CPUID2:
+		return kagami_vcpu_get_cpuid2(vcpu, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* One ioctl at a time per vCPU, as KVM (vcpu->mutex); KVM_RUN sleeps interruptibly. */
 static long kagami_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	return -ENOTTY;
+	struct kagami_vcpu *vcpu = file->private_data;
+	long r;
+
+	if (mutex_lock_killable(&vcpu->mutex))
+		return -EINTR;
+	r = kagami_vcpu_ioctl_locked(vcpu, cmd, arg);
+	mutex_unlock(&vcpu->mutex);
+	return r;
 }
 
 static const struct file_operations kagami_vcpu_fops = {
@@ -82,6 +155,7 @@ static struct kagami_vcpu *kagami_vcpu_alloc(struct kagami_vm *vm, unsigned int 
 	atomic_inc(&kagami_stats.vcpus);
 	vcpu->vm = vm;
 	vcpu->id = id;
+	mutex_init(&vcpu->mutex);
 	return vcpu;
 }
 

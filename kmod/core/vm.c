@@ -3,6 +3,7 @@
 #include <linux/anon_inodes.h>
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -16,6 +17,8 @@ static void kagami_vm_destroy(struct kref *ref)
 	for (id = 0; id < KAGAMI_MAX_VCPUS; id++)
 		if (vm->vcpus[id])
 			kagami_vcpu_free(vm->vcpus[id]);
+	kagami_vendor->vm_destroy(vm);
+	mmdrop(vm->mm);
 	mutex_destroy(&vm->lock);
 	kfree(vm);
 	atomic_dec(&kagami_stats.vms);
@@ -121,6 +124,16 @@ int kagami_vm_create(unsigned long type)
 	}
 	kref_init(&vm->ref);
 	mutex_init(&vm->lock);
+	init_rwsem(&vm->run_sem);
+	r = kagami_vendor->vm_init(vm);
+	if (r) {
+		mutex_destroy(&vm->lock);
+		kfree(vm);
+		kagami_hardware_put();
+		return r;
+	}
+	vm->mm = current->mm;
+	mmgrab(vm->mm);
 	atomic_inc(&kagami_stats.vms);
 	r = anon_inode_getfd("kagami-vm", &kagami_vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (r < 0)

@@ -6,6 +6,9 @@
 #include <linux/types.h>
 
 struct kagami_vcpu;
+struct kagami_vm;
+struct kvm_regs;
+struct kvm_sregs;
 
 /*
  * One member per entry of x86/vendor_ops_list.h, in the same order (checked
@@ -27,6 +30,18 @@ struct kagami_vendor_ops {
 	/* Allocate and free the vendor state of a vCPU (vcpu->vendor). */
 	int (*vcpu_create)(struct kagami_vcpu *vcpu);
 	void (*vcpu_free)(struct kagami_vcpu *vcpu);
+	/* Allocate and free the vendor state of a VM (vm->vendor): its nested page table. */
+	int (*vm_init)(struct kagami_vm *vm);
+	void (*vm_destroy)(struct kagami_vm *vm);
+	/* A slot is about to be deleted or moved (vm->lock held): drop every mapping. */
+	void (*memslots_changed)(struct kagami_vm *vm);
+	/* KVM_RUN: 0 with vcpu->run filled for userspace, or -errno (-EINTR: signal). */
+	int (*vcpu_run)(struct kagami_vcpu *vcpu);
+	/* KVM_GET/SET_REGS and KVM_GET/SET_SREGS (vcpu->mutex held). */
+	int (*get_regs)(struct kagami_vcpu *vcpu, struct kvm_regs *regs);
+	int (*set_regs)(struct kagami_vcpu *vcpu, const struct kvm_regs *regs);
+	int (*get_sregs)(struct kagami_vcpu *vcpu, struct kvm_sregs *sregs);
+	int (*set_sregs)(struct kagami_vcpu *vcpu, const struct kvm_sregs *sregs);
 };
 
 extern const struct kagami_vendor_ops kagami_svm_ops;

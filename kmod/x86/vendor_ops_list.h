@@ -12,5 +12,13 @@ KAGAMI_VENDOR_OP(hardware_enable)
 KAGAMI_VENDOR_OP(hardware_disable)
 KAGAMI_VENDOR_OP(vcpu_create)
 KAGAMI_VENDOR_OP(vcpu_free)
+KAGAMI_VENDOR_OP(vm_init)
+KAGAMI_VENDOR_OP(vm_destroy)
+KAGAMI_VENDOR_OP(memslots_changed)
+KAGAMI_VENDOR_OP(vcpu_run)
+KAGAMI_VENDOR_OP(get_regs)
+KAGAMI_VENDOR_OP(set_regs)
+KAGAMI_VENDOR_OP(get_sregs)
+KAGAMI_VENDOR_OP(set_sregs)
 
 #undef KAGAMI_VENDOR_OP

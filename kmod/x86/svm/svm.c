@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* svm.c: the AMD-V hooks: detection, per-CPU enabling, per-vCPU VMCB allocation. */
+/* svm.c: the AMD-V hooks: detection, per-CPU enabling and ASIDs, per-vCPU allocation. */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/gfp.h>
+#include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/smp.h>
@@ -13,13 +14,53 @@
 #include "core/kagami.h"
 #include "x86/svm/svm.h"
 
-/* What kagami changed on a CPU, to put it back as found. */
+/*
+ * What kagami changed on a CPU, to put it back as found, and the CPU's ASIDs.
+ * Only this CPU touches its entry, with preemption disabled.
+ */
 struct svm_cpu {
 	struct page *hsave;	/* host save area; NULL while SVM is not ours here */
+	struct page *host_vmcb;	/* VMSAVE/VMLOAD of the host's FS, GS, TR, syscall MSRs */
 	u64 old_hsave_pa;	/* VM_HSAVE_PA as found */
+	u64 asid_generation;	/* bumped, with a full flush, when the ASIDs run out */
+	u32 next_asid;
+	u32 max_asid;
 };
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpus);
+static bool svm_nrips;	/* the CPU saves next_rip on exits (not under QEMU TCG) */
+
+u64 svm_host_save_pa(void)
+{
+	return page_to_phys(this_cpu_ptr(&svm_cpus)->host_vmcb);
+}
+
+bool svm_has_nrips(void)
+{
+	return svm_nrips;
+}
+
+/*
+ * Called with preemption disabled before VMRUN. A vCPU that comes to this CPU
+ * (or whose ASID generation is stale) takes a fresh ASID; the TLB is flushed
+ * whole when the vCPU moved, so nothing cached for it elsewhere or earlier
+ * survives, and when this CPU's ASIDs wrap.
+ */
+void svm_assign_asid(struct svm_vcpu *svm, int cpu)
+{
+	struct svm_cpu *sd = this_cpu_ptr(&svm_cpus);
+
+	if (svm->cpu == cpu && svm->asid_generation == sd->asid_generation)
+		return;
+	if (sd->next_asid > sd->max_asid) {
+		sd->asid_generation++;
+		sd->next_asid = 1;
+	}
+	svm->vmcb->control.asid = sd->next_asid++;
+	svm->vmcb->control.tlb_control = VMCB_TLB_FLUSH_ALL;
+	svm->asid_generation = sd->asid_generation;
+	svm->cpu = cpu;
+}
 
 static void svm_count_svme(void *count)
 {
@@ -46,6 +87,11 @@ static int svm_probe(const char **reason)
 		*reason = "AMD-V without nested paging: CPUID 0x8000000A EDX.NP is clear";
 		return -ENODEV;
 	}
+	if (cpuid_ebx(AMD_CPUID_SVM_FEATURES) < 2) {
+		*reason = "AMD-V without guest ASIDs: CPUID 0x8000000A EBX < 2";
+		return -ENODEV;
+	}
+	svm_nrips = cpuid_edx(AMD_CPUID_SVM_FEATURES) & AMD_CPUID_EDX_NRIPS;
 	/* Some emulators do not implement VM_CR: then nothing disabled SVM. */
 	if (!rdmsrl_safe(AMD_MSR_VM_CR, &vm_cr) && (vm_cr & AMD_VM_CR_SVMDIS)) {
 		*reason = "AMD-V is disabled by the firmware (VM_CR.SVMDIS is set)";
@@ -80,8 +126,17 @@ static int svm_hardware_enable(void)
 	hsave = alloc_pages_node(cpu_to_node(id), GFP_KERNEL | __GFP_ZERO, 0);
 	if (!hsave)
 		return -ENOMEM;
-	atomic_inc(&kagami_stats.pages);
+	cpu->host_vmcb = alloc_pages_node(cpu_to_node(id), GFP_KERNEL | __GFP_ZERO, 0);
+	if (!cpu->host_vmcb) {
+		__free_page(hsave);
+		return -ENOMEM;
+	}
+	atomic_add(2, &kagami_stats.pages);
 	cpu->hsave = hsave;
+	/* ASID 0 is the host's; the first VMRUN here starts a new generation. */
+	cpu->max_asid = cpuid_ebx(AMD_CPUID_SVM_FEATURES) - 1;
+	cpu->next_asid = cpu->max_asid + 1;
+	cpu->asid_generation++;
 	rdmsrl(AMD_MSR_VM_HSAVE_PA, cpu->old_hsave_pa);
 	wrmsrl(AMD_MSR_EFER, efer | AMD_EFER_SVME);
 	wrmsrl(AMD_MSR_VM_HSAVE_PA, page_to_phys(hsave));
@@ -99,29 +154,71 @@ static void svm_hardware_disable(void)
 	rdmsrl(AMD_MSR_EFER, efer);
 	wrmsrl(AMD_MSR_EFER, efer & ~AMD_EFER_SVME);
 	__free_page(cpu->hsave);
-	atomic_dec(&kagami_stats.pages);
+	__free_page(cpu->host_vmcb);
+	atomic_sub(2, &kagami_stats.pages);
 	cpu->hsave = NULL;
+	cpu->host_vmcb = NULL;
 }
 
-/* The VMCB, used from the next slice on (VMRUN); allocated now to settle its lifetime. */
-static int svm_vcpu_create(struct kagami_vcpu *vcpu)
-{
-	struct page *vmcb = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+#define SVM_IOPM_ORDER	2	/* 12 KiB used */
+#define SVM_MSRPM_ORDER	1	/* 8 KiB */
 
-	if (!vmcb)
-		return -ENOMEM;
-	atomic_inc(&kagami_stats.pages);
-	vcpu->vendor = page_address(vmcb);
-	return 0;
+static void *svm_alloc_filled(unsigned int order)
+{
+	struct page *page = alloc_pages(GFP_KERNEL_ACCOUNT, order);
+
+	if (!page)
+		return NULL;
+	atomic_add(1 << order, &kagami_stats.pages);
+	memset(page_address(page), 0xff, PAGE_SIZE << order);
+	return page_address(page);
+}
+
+static void svm_free_pages(void *addr, unsigned int order)
+{
+	if (!addr)
+		return;
+	free_pages((unsigned long)addr, order);
+	atomic_sub(1 << order, &kagami_stats.pages);
 }
 
 static void svm_vcpu_free(struct kagami_vcpu *vcpu)
 {
-	if (!vcpu->vendor)
+	struct svm_vcpu *svm = vcpu->vendor;
+
+	if (!svm)
 		return;
-	free_page((unsigned long)vcpu->vendor);
-	atomic_dec(&kagami_stats.pages);
+	svm_free_pages(svm->vmcb, 0);
+	svm_free_pages(svm->iopm, SVM_IOPM_ORDER);
+	svm_free_pages(svm->msrpm, SVM_MSRPM_ORDER);
+	kfree(svm);
 	vcpu->vendor = NULL;
+}
+
+/* The VMCB and the I/O and MSR permission maps, all ones: every port and MSR exits. */
+static int svm_vcpu_create(struct kagami_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = kzalloc(sizeof(*svm), GFP_KERNEL_ACCOUNT);
+	struct page *vmcb;
+
+	if (!svm)
+		return -ENOMEM;
+	vcpu->vendor = svm;
+	svm->cpu = -1;
+	vmcb = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (vmcb) {
+		atomic_inc(&kagami_stats.pages);
+		svm->vmcb = page_address(vmcb);
+		svm->vmcb_pa = page_to_phys(vmcb);
+	}
+	svm->iopm = svm_alloc_filled(SVM_IOPM_ORDER);
+	svm->msrpm = svm_alloc_filled(SVM_MSRPM_ORDER);
+	if (!svm->vmcb || !svm->iopm || !svm->msrpm) {
+		svm_vcpu_free(vcpu);
+		return -ENOMEM;
+	}
+	svm_vmcb_init(vcpu, svm);
+	return 0;
 }
 
 const struct kagami_vendor_ops kagami_svm_ops = {
@@ -131,4 +228,12 @@ const struct kagami_vendor_ops kagami_svm_ops = {
 	.hardware_disable = svm_hardware_disable,
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_free = svm_vcpu_free,
+	.vm_init = svm_vm_init,
+	.vm_destroy = svm_vm_destroy,
+	.memslots_changed = svm_memslots_changed,
+	.vcpu_run = svm_vcpu_run,
+	.get_regs = svm_get_regs,
+	.set_regs = svm_set_regs,
+	.get_sregs = svm_get_sregs,
+	.set_sregs = svm_set_sregs,
 };

@@ -27,27 +27,27 @@ static void check(int ok, const char *what, long got, int err) {
 }
 
 /* expr must return a non-negative value. */
-#define EXPECT_OK(expr)                      \
-  ({                                         \
-    errno = 0;                               \
-    long _r = (long)(expr);                  \
-    check(_r >= 0, #expr, _r, errno);        \
-    _r;                                      \
+#define EXPECT_OK(expr)               \
+  ({                                  \
+    errno = 0;                        \
+    long _r = (long)(expr);           \
+    check(_r >= 0, #expr, _r, errno); \
+    _r;                               \
   })
 
 /* expr must fail with errno e. */
-#define EXPECT_ERR(expr, e)                                  \
-  do {                                                       \
-    errno = 0;                                               \
-    long _r = (long)(expr);                                  \
+#define EXPECT_ERR(expr, e)                                              \
+  do {                                                                   \
+    errno = 0;                                                           \
+    long _r = (long)(expr);                                              \
     check(_r == -1 && errno == (e), #expr " fails with " #e, _r, errno); \
   } while (0)
 
-#define EXPECT_EQ(expr, v)                                   \
-  do {                                                       \
-    errno = 0;                                               \
-    long _r = (long)(expr);                                  \
-    check(_r == (long)(v), #expr " == " #v, _r, errno);      \
+#define EXPECT_EQ(expr, v)                              \
+  do {                                                  \
+    errno = 0;                                          \
+    long _r = (long)(expr);                             \
+    check(_r == (long)(v), #expr " == " #v, _r, errno); \
   } while (0)
 
 static int set_region(int vm, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size,
@@ -71,8 +71,84 @@ static void test_system_fd(int sys) {
   EXPECT_ERR(ioctl(sys, KVM_CREATE_VM, 1), EINVAL);
   EXPECT_ERR(ioctl(sys, KVM_CREATE_VM, ~0UL), EINVAL);
   EXPECT_ERR(ioctl(sys, KVM_RUN, 0), ENOTTY);
-  EXPECT_ERR(ioctl(sys, KVM_GET_SUPPORTED_CPUID, NULL), ENOTTY);
+  EXPECT_ERR(ioctl(sys, KVM_GET_SUPPORTED_CPUID, NULL), EFAULT);
   EXPECT_ERR(ioctl(sys, 0xdeadbeef, 0), ENOTTY);
+  EXPECT_EQ(ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT), 1);
+  EXPECT_EQ(ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_EXT_CPUID), 1);
+}
+
+static struct kvm_cpuid2 *cpuid_buffer(uint32_t nent) {
+  struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+  if (c) c->nent = nent;
+  return c;
+}
+
+/* KVM_GET_SUPPORTED_CPUID: E2BIG when too small; the hypervisor bit set, SVM and VMX hidden. */
+static void test_supported_cpuid(int sys) {
+  struct kvm_cpuid2 *c = cpuid_buffer(300);
+  if (!c) return;
+  c->nent = 0;
+  EXPECT_ERR(ioctl(sys, KVM_GET_SUPPORTED_CPUID, c), E2BIG);
+  c->nent = 1;
+  EXPECT_ERR(ioctl(sys, KVM_GET_SUPPORTED_CPUID, c), E2BIG);
+  c->nent = 300;
+  EXPECT_EQ(ioctl(sys, KVM_GET_SUPPORTED_CPUID, c), 0);
+  check(c->nent > 2 && c->nent <= 256, "a bounded number of CPUID entries", c->nent, 0);
+  for (uint32_t i = 0; i < c->nent; i++) {
+    const struct kvm_cpuid_entry2 *e = &c->entries[i];
+    if (e->function == 1) {
+      check(e->ecx & (1u << 31), "leaf 1 has the hypervisor bit", e->ecx, 0);
+      check(!(e->ecx & (1u << 5)), "leaf 1 hides VMX", e->ecx, 0);
+      check(!(e->ecx & (1u << 3)), "leaf 1 hides MONITOR", e->ecx, 0);
+    }
+    if (e->function == 0x80000001) check(!(e->ecx & (1u << 2)), "SVM is hidden", e->ecx, 0);
+  }
+  free(c);
+}
+
+/* SET_CPUID2 and GET_CPUID2 bounds, and KVM_SET_SREGS refusing what VMRUN would refuse. */
+static void test_vcpu_state(int vcpu) {
+  struct kvm_cpuid2 *c = cpuid_buffer(2);
+  struct kvm_sregs sregs, bad;
+  struct kvm_regs regs;
+
+  if (!c) return;
+  c->nent = 257;
+  EXPECT_ERR(ioctl(vcpu, KVM_SET_CPUID2, c), E2BIG);
+  c->nent = 2;
+  c->entries[0].function = 0;
+  c->entries[1].function = 1;
+  EXPECT_EQ(ioctl(vcpu, KVM_SET_CPUID2, c), 0);
+  c->nent = 1;
+  EXPECT_ERR(ioctl(vcpu, KVM_GET_CPUID2, c), E2BIG);
+  c->nent = 2;
+  EXPECT_EQ(ioctl(vcpu, KVM_GET_CPUID2, c), 0);
+  EXPECT_EQ(c->nent, 2);
+  free(c);
+
+  EXPECT_EQ(ioctl(vcpu, KVM_GET_SREGS, &sregs), 0);
+  EXPECT_EQ(sregs.efer & (1 << 12), 0); /* SVME is never shown */
+  EXPECT_EQ(sregs.cs.selector, 0xf000);
+  bad = sregs;
+  bad.cr0 |= 1ULL << 32;
+  EXPECT_ERR(ioctl(vcpu, KVM_SET_SREGS, &bad), EINVAL);
+  bad = sregs;
+  bad.cr4 |= 1ULL << 13; /* VMXE */
+  EXPECT_ERR(ioctl(vcpu, KVM_SET_SREGS, &bad), EINVAL);
+  bad = sregs;
+  bad.efer |= 1ULL << 12; /* SVME */
+  EXPECT_ERR(ioctl(vcpu, KVM_SET_SREGS, &bad), EINVAL);
+  bad = sregs;
+  bad.cr0 = 0x80000000; /* PG without PE */
+  EXPECT_ERR(ioctl(vcpu, KVM_SET_SREGS, &bad), EINVAL);
+  EXPECT_EQ(ioctl(vcpu, KVM_SET_SREGS, &sregs), 0);
+  EXPECT_EQ(ioctl(vcpu, KVM_GET_REGS, &regs), 0);
+  EXPECT_EQ(regs.rip, 0xfff0);
+  regs.rax = 0x1122334455667788ULL;
+  EXPECT_EQ(ioctl(vcpu, KVM_SET_REGS, &regs), 0);
+  regs.rax = 0;
+  EXPECT_EQ(ioctl(vcpu, KVM_GET_REGS, &regs), 0);
+  EXPECT_EQ(regs.rax == 0x1122334455667788ULL, 1);
 }
 
 static void test_memory_slots(int vm, char *buf) {
@@ -83,23 +159,23 @@ static void test_memory_slots(int vm, char *buf) {
   EXPECT_ERR(set_region(vm, 1, 0, 0x100001, 4 * PAGE, u + 8 * PAGE), EINVAL);
   EXPECT_ERR(set_region(vm, 1, 0, 0x100000, 4 * PAGE + 1, u + 8 * PAGE), EINVAL);
   EXPECT_ERR(set_region(vm, 1, 0, 0x100000, 4 * PAGE, u + 8 * PAGE + 1), EINVAL);
-  EXPECT_ERR(set_region(vm, 0, 0, 0, 16 * PAGE, u), EINVAL);          /* resize */
-  EXPECT_ERR(set_region(vm, 0, 0, 0, 8 * PAGE, u + PAGE), EINVAL);    /* new address */
-  EXPECT_EQ(set_region(vm, 0, 0, 0, 8 * PAGE, u), 0);                 /* no change */
-  EXPECT_EQ(set_region(vm, 0, 0, 0x100000, 8 * PAGE, u), 0);          /* move */
-  EXPECT_EQ(set_region(vm, 1, 0, 0, 4 * PAGE, u + 8 * PAGE), 0);      /* old place is free */
-  EXPECT_ERR(set_region(vm, 2, 0, 0x104000, 8 * PAGE, u), EEXIST);    /* overlaps the moved */
-  EXPECT_EQ(set_region(vm, 1, 0, 0, 0, 0), 0);                        /* delete */
-  EXPECT_ERR(set_region(vm, 1, 0, 0, 0, 0), EINVAL);                  /* delete again */
+  EXPECT_ERR(set_region(vm, 0, 0, 0, 16 * PAGE, u), EINVAL);       /* resize */
+  EXPECT_ERR(set_region(vm, 0, 0, 0, 8 * PAGE, u + PAGE), EINVAL); /* new address */
+  EXPECT_EQ(set_region(vm, 0, 0, 0, 8 * PAGE, u), 0);              /* no change */
+  EXPECT_EQ(set_region(vm, 0, 0, 0x100000, 8 * PAGE, u), 0);       /* move */
+  EXPECT_EQ(set_region(vm, 1, 0, 0, 4 * PAGE, u + 8 * PAGE), 0);   /* old place is free */
+  EXPECT_ERR(set_region(vm, 2, 0, 0x104000, 8 * PAGE, u), EEXIST); /* overlaps the moved */
+  EXPECT_EQ(set_region(vm, 1, 0, 0, 0, 0), 0);                     /* delete */
+  EXPECT_ERR(set_region(vm, 1, 0, 0, 0, 0), EINVAL);               /* delete again */
   EXPECT_EQ(set_region(vm, 2, KVM_MEM_READONLY, 0x200000, 4 * PAGE, u), 0);
-  EXPECT_ERR(set_region(vm, 2, 0, 0x200000, 4 * PAGE, u), EINVAL);    /* readonly flip */
+  EXPECT_ERR(set_region(vm, 2, 0, 0x200000, 4 * PAGE, u), EINVAL); /* readonly flip */
   EXPECT_ERR(set_region(vm, 3, KVM_MEM_LOG_DIRTY_PAGES, 0x300000, PAGE, u), EINVAL);
   EXPECT_ERR(set_region(vm, 3, 1u << 5, 0x300000, PAGE, u), EINVAL);
   EXPECT_ERR(set_region(vm, 64, 0, 0x300000, PAGE, u), EINVAL);
-  EXPECT_ERR(set_region(vm, 0x10000, 0, 0x300000, PAGE, u), EINVAL);  /* address space 1 */
+  EXPECT_ERR(set_region(vm, 0x10000, 0, 0x300000, PAGE, u), EINVAL); /* address space 1 */
   EXPECT_ERR(set_region(vm, 0xffffffff, 0, 0x300000, PAGE, u), EINVAL);
   EXPECT_ERR(set_region(vm, 3, 0, 0xfffffffffffff000ULL, 2 * PAGE, u), EINVAL); /* wraps */
-  EXPECT_ERR(set_region(vm, 3, 0, 0, 1ULL << 43, u), EINVAL);          /* > 2^31 pages */
+  EXPECT_ERR(set_region(vm, 3, 0, 0, 1ULL << 43, u), EINVAL);                   /* > 2^31 pages */
   EXPECT_ERR(set_region(vm, 3, 0, 0, ~0ULL & ~(PAGE - 1), u), EINVAL);
   EXPECT_ERR(set_region(vm, 3, 0, 0x300000, PAGE, 0xffff800000000000ULL), EINVAL); /* kernel */
   EXPECT_ERR(set_region(vm, 3, 0, 0x300000, 2 * PAGE, 0x00007ffffffff000ULL), EINVAL);
@@ -134,8 +210,10 @@ static void *test_vcpus(int sys, int vm, int *vcpu0) {
   EXPECT_ERR(ioctl(vm, KVM_CREATE_VCPU, 64), EINVAL);
   EXPECT_ERR(ioctl(vm, KVM_CREATE_VCPU, -1L), EINVAL);
   EXPECT_ERR(ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &addr), EINVAL); /* after vCPUs */
-  EXPECT_ERR(ioctl(*vcpu0, KVM_RUN, 0), ENOTTY);
-  EXPECT_ERR(ioctl(*vcpu0, KVM_GET_REGS, NULL), ENOTTY);
+  EXPECT_ERR(ioctl(*vcpu0, KVM_RUN, 1), EINVAL);
+  EXPECT_ERR(ioctl(*vcpu0, KVM_GET_REGS, NULL), EFAULT);
+  EXPECT_ERR(ioctl(*vcpu0, KVM_SET_SREGS, NULL), EFAULT);
+  test_vcpu_state(*vcpu0);
   EXPECT_ERR(ioctl(*vcpu0, 0xdeadbeef, 0), ENOTTY);
 
   void *bad = mmap(NULL, size, PROT_READ, MAP_SHARED, *vcpu0, PAGE);
@@ -182,6 +260,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   test_system_fd(sys);
+  test_supported_cpuid(sys);
 
   char *buf = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   int vm = EXPECT_OK(ioctl(sys, KVM_CREATE_VM, 0));
@@ -199,7 +278,8 @@ int main(int argc, char **argv) {
     run->immediate_exit = 2;
     check(run->immediate_exit == 2, "kvm_run stays usable after the VM fd is closed", 0, 0);
   }
-  EXPECT_ERR(ioctl(vcpu0, KVM_RUN, 0), ENOTTY);
+  EXPECT_ERR(ioctl(vcpu0, KVM_RUN, 0), EINTR); /* immediate_exit */
+  if (run) check(run->exit_reason == KVM_EXIT_INTR, "immediate_exit: KVM_EXIT_INTR", 0, 0);
   close(vcpu0);
   if (run) {
     check(run->immediate_exit == 2, "kvm_run stays mapped after the vCPU fd is closed", 0, 0);

@@ -9,10 +9,11 @@ fail() {
   exit 1
 }
 
-# The kernel log must have no warning, BUG or oops (kagami's taint notes are fine).
+# The kernel log must have no warning, BUG, oops, sleeping-in-atomic, RCU stall or lockdep report
+# (kagami's taint notes are fine).
 expect_clean_kernel_log() {
   local bad
-  bad=$(dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|kernel BUG' || true)
+  bad=$(dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|kernel BUG|scheduling while atomic|rcu.*stall|possible circular locking|inconsistent lock state|soft lockup|hung_task' || true)
   [[ -z $bad ]] || fail "the kernel log has: $bad"
 }
 
@@ -24,7 +25,7 @@ expect_no_live_objects() {
   mount_debugfs
   local live
   live=$(tr '\n' ' ' </sys/kernel/debug/kagami/live_objects)
-  [[ $live == "vms 0 vcpus 0 pages 0 " ]] || fail "objects left alive: $live"
+  [[ $live == "vms 0 vcpus 0 pages 0 pinned 0 " ]] || fail "objects left alive: $live"
 }
 
 # EFER of CPU 0 through the msr driver.

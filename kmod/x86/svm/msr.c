@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/* msr.c: RDMSR and WRMSR exits: the MSRs the module owns; any other one is #GP(0). */
+#include <asm/msr.h>
+#include <asm/msr-index.h>
+
+#include "x86/svm/svm.h"
+
+#define GP_VECTOR	13
+#define LEN_MSR		2
+
+static bool is_canonical(u64 addr)
+{
+	return (u64)((s64)(addr << 16) >> 16) == addr;
+}
+
+/* A PAT entry is one of UC, WC, WT, WP, WB, UC- (0, 1, 4, 5, 6, 7). */
+static bool pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (8 * i);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
+/* 0 with *value, or -1 for #GP. */
+static int svm_get_msr(struct svm_vcpu *svm, u32 index, u64 *value)
+{
+	struct vmcb *vmcb = svm->vmcb;
+
+	switch (index) {
+	case MSR_EFER:
+		*value = vmcb->save.efer & ~AMD_EFER_SVME;
+		break;
+	case MSR_IA32_CR_PAT:
+		*value = vmcb->save.g_pat;
+		break;
+	case MSR_IA32_TSC:
+		*value = rdtsc() + vmcb->control.tsc_offset;
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		*value = vmcb->save.sysenter_cs;
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		*value = vmcb->save.sysenter_esp;
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		*value = vmcb->save.sysenter_eip;
+		break;
+	case MSR_STAR:
+		*value = vmcb->save.star;
+		break;
+	case MSR_LSTAR:
+		*value = vmcb->save.lstar;
+		break;
+	case MSR_CSTAR:
+		*value = vmcb->save.cstar;
+		break;
+	case MSR_SYSCALL_MASK:
+		*value = vmcb->save.sfmask;
+		break;
+	case MSR_KERNEL_GS_BASE:
+		*value = vmcb->save.kernel_gs_base;
+		break;
+	case MSR_FS_BASE:
+		*value = vmcb->save.fs.base;
+		break;
+	case MSR_GS_BASE:
+		*value = vmcb->save.gs.base;
+		break;
+	case MSR_TSC_AUX:
+		*value = svm->tsc_aux;
+		break;
+	case MSR_IA32_MISC_ENABLE:
+		*value = svm->misc_enable;
+		break;
+	case MSR_IA32_APICBASE:
+		*value = svm->apic_base;
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+static int svm_set_efer(struct vmcb *vmcb, u64 value)
+{
+	u64 lma = vmcb->save.efer & EFER_LMA;
+
+	if (value & ~svm_efer_allowed())
+		return -1;
+	/* LME may not change while paging is on; LMA is the CPU's to set. */
+	if ((vmcb->save.cr0 & X86_CR0_PG) && ((value ^ vmcb->save.efer) & EFER_LME))
+		return -1;
+	vmcb->save.efer = (value & ~EFER_LMA) | lma | AMD_EFER_SVME;
+	return 0;
+}
+
+static int svm_set_msr(struct svm_vcpu *svm, u32 index, u64 value)
+{
+	struct vmcb *vmcb = svm->vmcb;
+
+	switch (index) {
+	case MSR_EFER:
+		return svm_set_efer(vmcb, value);
+	case MSR_IA32_CR_PAT:
+		if (!pat_valid(value))
+			return -1;
+		vmcb->save.g_pat = value;
+		break;
+	case MSR_IA32_TSC:
+		vmcb->control.tsc_offset = value - rdtsc();
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		vmcb->save.sysenter_cs = value;
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		vmcb->save.sysenter_esp = value;
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		vmcb->save.sysenter_eip = value;
+		break;
+	case MSR_STAR:
+		vmcb->save.star = value;
+		break;
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+		if (!is_canonical(value))
+			return -1;
+		if (index == MSR_LSTAR)
+			vmcb->save.lstar = value;
+		else if (index == MSR_CSTAR)
+			vmcb->save.cstar = value;
+		else if (index == MSR_KERNEL_GS_BASE)
+			vmcb->save.kernel_gs_base = value;
+		else if (index == MSR_FS_BASE)
+			vmcb->save.fs.base = value;
+		else
+			vmcb->save.gs.base = value;
+		break;
+	case MSR_SYSCALL_MASK:
+		vmcb->save.sfmask = value;
+		break;
+	case MSR_TSC_AUX:
+		if (value >> 32)
+			return -1;
+		svm->tsc_aux = value;
+		break;
+	case MSR_IA32_MISC_ENABLE:
+		svm->misc_enable = value;
+		break;
+	case MSR_IA32_APICBASE:
+		/* Fixed until an in-kernel local APIC exists. */
+		return value == svm->apic_base ? 0 : -1;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+/* EXITINFO1: 0 for RDMSR, 1 for WRMSR; ECX the index, EDX:EAX the value. */
+int svm_handle_msr(struct kagami_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+	u32 index = svm->gprs[KAGAMI_RCX];
+	u64 value;
+	int r;
+
+	if (vmcb->control.exit_info_1) {
+		value = (u32)vmcb->save.rax | svm->gprs[KAGAMI_RDX] << 32;
+		r = svm_set_msr(svm, index, value);
+	} else {
+		r = svm_get_msr(svm, index, &value);
+		if (!r) {
+			vmcb->save.rax = (u32)value;
+			svm->gprs[KAGAMI_RDX] = value >> 32;
+		}
+	}
+	if (r)
+		svm_inject_exception(svm, GP_VECTOR, true, 0);
+	else
+		svm_skip_insn(svm, LEN_MSR);
+	return 1;
+}

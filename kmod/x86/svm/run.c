@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+/* run.c: KVM_RUN on AMD-V: complete userspace's answer, then run until userspace is needed. */
+#include <linux/preempt.h>
+#include <linux/rwsem.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <asm/debugreg.h>
+#include <asm/fpu/api.h>
+#include <asm/irqflags.h>
+
+#include "x86/svm/svm.h"
+
+static inline void svm_clgi(void)
+{
+	asm volatile("clgi" ::: "memory");
+}
+
+static inline void svm_stgi(void)
+{
+	asm volatile("stgi" ::: "memory");
+}
+
+void svm_inject_exception(struct svm_vcpu *svm, u8 vector, bool has_error, u32 error)
+{
+	u64 event = vector | VMCB_EVT_TYPE_EXCEPTION | VMCB_EVT_VALID;
+
+	if (has_error)
+		event |= VMCB_EVT_ERR_VALID | (u64)error << 32;
+	svm->vmcb->control.event_inj = event;
+}
+
+/* Without NRIP save the caller knows the length; with it, the CPU does. */
+void svm_skip_insn(struct svm_vcpu *svm, unsigned int len)
+{
+	struct vmcb *vmcb = svm->vmcb;
+
+	if (svm_has_nrips() && vmcb->control.next_rip)
+		vmcb->save.rip = vmcb->control.next_rip;
+	else
+		vmcb->save.rip += len;
+	vmcb->control.int_state = 0;	/* an instruction retired: no more STI/MOV SS shadow */
+}
+
+static int svm_complete_userspace(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
+{
+	u8 pending = svm->pending;
+
+	svm->pending = SVM_PENDING_NONE;
+	if (pending == SVM_PENDING_IO_IN)
+		svm_complete_in(vcpu);
+	else if (pending == SVM_PENDING_INS)
+		return svm_complete_ins(vcpu);
+	else if (pending == SVM_PENDING_MMIO)
+		return svm_complete_mmio(vcpu);
+	return 1;
+}
+
+/*
+ * An event the exit interrupted (EXITINTINFO) is delivered again on the next
+ * VMRUN. Software interrupts and INT3/INTO are not: their instruction has not
+ * retired, so the guest executes it again.
+ */
+static void svm_requeue_interrupted_event(struct svm_vcpu *svm)
+{
+	u64 info = svm->vmcb->control.exit_int_info;
+	u64 type = info & VMCB_EVT_TYPE_MASK;
+	u8 vector = info & 0xff;
+
+	if (!(info & VMCB_EVT_VALID))
+		return;
+	if (type == VMCB_EVT_TYPE_SOFT ||
+	    (type == VMCB_EVT_TYPE_EXCEPTION && (vector == 3 || vector == 4)))
+		return;
+	svm->vmcb->control.event_inj = info;
+}
+
+/*
+ * VMRUN switches DR6 and DR7 (VMCB save area) but not DR0-3, which MOV DR in
+ * the guest reaches directly: without this, a guest could move the host's
+ * breakpoints. Keep the guest's in the vCPU and the host's on the stack.
+ */
+static void svm_load_guest_dr(const struct svm_vcpu *svm, unsigned long host[4])
+{
+	get_debugreg(host[0], 0);
+	get_debugreg(host[1], 1);
+	get_debugreg(host[2], 2);
+	get_debugreg(host[3], 3);
+	set_debugreg(svm->dr[0], 0);
+	set_debugreg(svm->dr[1], 1);
+	set_debugreg(svm->dr[2], 2);
+	set_debugreg(svm->dr[3], 3);
+}
+
+static void svm_restore_host_dr(struct svm_vcpu *svm, const unsigned long host[4])
+{
+	get_debugreg(svm->dr[0], 0);
+	get_debugreg(svm->dr[1], 1);
+	get_debugreg(svm->dr[2], 2);
+	get_debugreg(svm->dr[3], 3);
+	set_debugreg(host[0], 0);
+	set_debugreg(host[1], 1);
+	set_debugreg(host[2], 2);
+	set_debugreg(host[3], 3);
+}
+
+static inline void svm_fxrstor(const void *buf)
+{
+	asm volatile("fxrstorq %0" : : "m"(*(const u8 (*)[512])buf));
+}
+
+static inline void svm_fxsave(void *buf)
+{
+	asm volatile("fxsaveq %0" : "=m"(*(u8 (*)[512])buf));
+}
+
+/*
+ * One world switch. kernel_fpu_begin() saves the VMM's FPU state (restored on
+ * its return to userspace) and disables preemption, so the CPU, its ASIDs and
+ * its host save area stay ours; the guest's FPU state lives in svm->fpu.
+ * Interrupts are enabled while GIF is clear: they wait for VMRUN, which sets
+ * GIF, and then end the guest at once (INTR intercept); after the exit they
+ * wait for STGI and are taken right after it.
+ */
+static void svm_enter_guest(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
+{
+	struct vmcb *vmcb = svm->vmcb;
+	unsigned long host_dr[4];
+	int cpu;
+
+	kernel_fpu_begin();
+	svm_fxrstor(svm->fpu);
+	cpu = smp_processor_id();
+	svm_assign_asid(svm, cpu);
+	if (svm->npt_generation != vcpu->vm->npt_generation) {
+		svm->npt_generation = vcpu->vm->npt_generation;
+		vmcb->control.tlb_control = VMCB_TLB_FLUSH_ALL;
+	}
+	vmcb->control.clean = 0;	/* kagami does not track what it changed */
+	local_irq_disable();
+	svm_load_guest_dr(svm, host_dr);
+	svm_clgi();
+	local_irq_enable();
+	kagami_svm_vmrun(svm->vmcb_pa, svm->gprs, svm_host_save_pa());
+	local_irq_disable();
+	svm_stgi();
+	svm_restore_host_dr(svm, host_dr);
+	local_irq_enable();
+	vmcb->control.tlb_control = 0;
+	vmcb->control.event_inj = 0;
+	svm_fxsave(svm->fpu);
+	kernel_fpu_end();
+}
+
+int svm_vcpu_run(struct kagami_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct kvm_run *run = vcpu->run;
+	int r;
+
+	if (current->mm != vcpu->vm->mm)
+		return -EIO;	/* as KVM: only the VM's creator runs it */
+	r = svm_complete_userspace(vcpu, svm);
+	if (r <= 0)
+		return r;
+	if (READ_ONCE(run->immediate_exit)) {
+		run->exit_reason = KVM_EXIT_INTR;
+		return -EINTR;
+	}
+	for (;;) {
+		if (signal_pending(current)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			return -EINTR;
+		}
+		cond_resched();
+		down_read(&vcpu->vm->run_sem);
+		svm_enter_guest(vcpu, svm);
+		up_read(&vcpu->vm->run_sem);
+		svm_requeue_interrupted_event(svm);
+		r = svm_handle_exit(vcpu);
+		if (r <= 0)
+			return r;
+	}
+}

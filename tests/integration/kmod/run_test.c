@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+/* run_test: KVM_RUN on /dev/kagami with a tiny real-mode guest: every exit kind, signals, spin. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MEM_SIZE 0x4000UL
+#define CODE 0x1000
+
+static int failures;
+
+static void check(int ok, const char *what, long got) {
+  if (ok) return;
+  failures++;
+  printf("FAIL: %s (got %#lx, errno %d: %s)\n", what, got, errno, strerror(errno));
+}
+
+/* Real mode at 0x1000: OUT, IN, MMIO write and read (0x8000 and 0x9000 are outside the slot),
+ * CPUID, HLT, then UD2 with an empty IDT: #UD, #GP, #DF, triple fault. */
+static const uint8_t program[] = {
+    0xb0, 0x42,       /* mov al, 0x42 */
+    0xe6, 0x10,       /* out 0x10, al */
+    0xe4, 0x11,       /* in al, 0x11 */
+    0xa2, 0x00, 0x80, /* mov [0x8000], al */
+    0xa0, 0x00, 0x90, /* mov al, [0x9000] */
+    0x89, 0xc6,       /* mov si, ax */
+    0x66, 0x31, 0xc0, /* xor eax, eax */
+    0x0f, 0xa2,       /* cpuid */
+    0xf4,             /* hlt */
+    0x0f, 0x0b,       /* ud2 */
+};
+static const uint8_t spin[] = {0xeb, 0xfe}; /* jmp $ */
+/* REP OUTSB of "abc" at 0x2000, then REP INSB of two bytes to 0x3000, then HLT. */
+static const uint8_t string_io[] = {
+    0xba, 0x20, 0x00, /* mov dx, 0x20 */
+    0xbe, 0x00, 0x20, /* mov si, 0x2000 */
+    0xbf, 0x00, 0x30, /* mov di, 0x3000 */
+    0xb9, 0x03, 0x00, /* mov cx, 3 */
+    0xf3, 0x6e,       /* rep outsb */
+    0xb9, 0x02, 0x00, /* mov cx, 2 */
+    0xf3, 0x6c,       /* rep insb */
+    0xf4,             /* hlt */
+};
+
+struct vcpu {
+  int sys, vm, fd;
+  struct kvm_run *run;
+  uint8_t *mem;
+};
+
+static int setup(struct vcpu *v, const uint8_t *code, size_t len) {
+  v->sys = open("/dev/kagami", O_RDWR | O_CLOEXEC);
+  if (v->sys < 0) return perror("open /dev/kagami"), -1;
+  v->vm = ioctl(v->sys, KVM_CREATE_VM, 0);
+  v->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (v->vm < 0 || v->mem == MAP_FAILED) return perror("KVM_CREATE_VM"), -1;
+  memcpy(v->mem + CODE, code, len);
+  struct kvm_userspace_memory_region region = {
+      .slot = 0, .memory_size = MEM_SIZE, .userspace_addr = (uintptr_t)v->mem};
+  if (ioctl(v->vm, KVM_SET_USER_MEMORY_REGION, &region)) return perror("slot"), -1;
+  v->fd = ioctl(v->vm, KVM_CREATE_VCPU, 0);
+  if (v->fd < 0) return perror("KVM_CREATE_VCPU"), -1;
+  v->run = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+  if (v->run == MAP_FAILED) return perror("mmap kvm_run"), -1;
+
+  struct {
+    struct kvm_cpuid2 head;
+    struct kvm_cpuid_entry2 entries[1];
+  } cpuid = {.head.nent = 1, .entries[0] = {.function = 0, .eax = 0x1234}};
+  if (ioctl(v->fd, KVM_SET_CPUID2, &cpuid)) return perror("KVM_SET_CPUID2"), -1;
+  struct kvm_sregs sregs;
+  if (ioctl(v->fd, KVM_GET_SREGS, &sregs)) return perror("KVM_GET_SREGS"), -1;
+  check(!(sregs.efer & (1 << 12)), "EFER.SVME is hidden from userspace", sregs.efer);
+  sregs.cs.selector = 0;
+  sregs.cs.base = 0;
+  sregs.idt.limit = 0;
+  if (ioctl(v->fd, KVM_SET_SREGS, &sregs)) return perror("KVM_SET_SREGS"), -1;
+  struct kvm_regs regs = {.rip = CODE, .rflags = 2};
+  if (ioctl(v->fd, KVM_SET_REGS, &regs)) return perror("KVM_SET_REGS"), -1;
+  return 0;
+}
+
+static int run_until(struct vcpu *v, uint32_t want, const char *what) {
+  int r = ioctl(v->fd, KVM_RUN, 0);
+  check(r == 0, what, r);
+  check(v->run->exit_reason == want, what, v->run->exit_reason);
+  return r == 0 && v->run->exit_reason == want;
+}
+
+static int exits(void) {
+  struct vcpu v;
+  struct kvm_regs regs;
+
+  if (setup(&v, program, sizeof(program))) return 1;
+  struct kvm_run *run = v.run;
+  uint8_t *data;
+  if (run_until(&v, KVM_EXIT_IO, "OUT exits with KVM_EXIT_IO")) {
+    data = (uint8_t *)run + run->io.data_offset;
+    check(run->io.direction == KVM_EXIT_IO_OUT && run->io.port == 0x10 && run->io.size == 1 &&
+              run->io.count == 1 && data[0] == 0x42,
+          "OUT 0x10 of 0x42", data[0]);
+  }
+  if (run_until(&v, KVM_EXIT_IO, "IN exits with KVM_EXIT_IO")) {
+    data = (uint8_t *)run + run->io.data_offset;
+    check(run->io.direction == KVM_EXIT_IO_IN && run->io.port == 0x11, "IN 0x11", run->io.port);
+    data[0] = 0x99;
+  }
+  if (run_until(&v, KVM_EXIT_MMIO, "a write outside RAM exits with KVM_EXIT_MMIO"))
+    check(run->mmio.is_write && run->mmio.phys_addr == 0x8000 && run->mmio.len == 1 &&
+              run->mmio.data[0] == 0x99,
+          "MMIO write of IN's 0x99 at 0x8000", run->mmio.phys_addr);
+  if (run_until(&v, KVM_EXIT_MMIO, "a read outside RAM exits with KVM_EXIT_MMIO")) {
+    check(!run->mmio.is_write && run->mmio.phys_addr == 0x9000 && run->mmio.len == 1,
+          "MMIO read at 0x9000", run->mmio.phys_addr);
+    run->mmio.data[0] = 0x77;
+  }
+  if (run_until(&v, KVM_EXIT_HLT, "HLT exits with KVM_EXIT_HLT")) {
+    ioctl(v.fd, KVM_GET_REGS, &regs);
+    check(regs.rax == 0x1234, "CPUID answered from KVM_SET_CPUID2", regs.rax);
+    check((regs.rsi & 0xff) == 0x77, "the MMIO read completed into AL", regs.rsi);
+    check(regs.rip == CODE + sizeof(program) - 2, "RIP is past HLT", regs.rip);
+  }
+  /* Delete the slot (the nested page table and its pins go) and put it back: the guest's code
+   * page faults in again. */
+  struct kvm_userspace_memory_region region = {.slot = 0, .userspace_addr = (uintptr_t)v.mem};
+  check(ioctl(v.vm, KVM_SET_USER_MEMORY_REGION, &region) == 0, "slot deleted", errno);
+  region.memory_size = MEM_SIZE;
+  check(ioctl(v.vm, KVM_SET_USER_MEMORY_REGION, &region) == 0, "slot back", errno);
+  run_until(&v, KVM_EXIT_SHUTDOWN, "a triple fault exits with KVM_EXIT_SHUTDOWN");
+  run->immediate_exit = 1;
+  errno = 0;
+  check(ioctl(v.fd, KVM_RUN, 0) == -1 && errno == EINTR, "immediate_exit gives EINTR", errno);
+  printf("%s: run exits\n", failures ? "FAIL" : "PASS");
+  return failures != 0;
+}
+
+static int string_io_test(void) {
+  struct vcpu v;
+  struct kvm_regs regs;
+
+  if (setup(&v, string_io, sizeof(string_io))) return 1;
+  memcpy(v.mem + 0x2000, "abc", 3);
+  struct kvm_run *run = v.run;
+  uint8_t *data;
+  if (run_until(&v, KVM_EXIT_IO, "REP OUTSB exits with KVM_EXIT_IO")) {
+    data = (uint8_t *)run + run->io.data_offset;
+    check(run->io.direction == KVM_EXIT_IO_OUT && run->io.port == 0x20 && run->io.size == 1 &&
+              run->io.count == 3 && memcmp(data, "abc", 3) == 0,
+          "REP OUTSB of abc to 0x20 in one exit", run->io.count);
+  }
+  if (run_until(&v, KVM_EXIT_IO, "REP INSB exits with KVM_EXIT_IO")) {
+    data = (uint8_t *)run + run->io.data_offset;
+    check(run->io.direction == KVM_EXIT_IO_IN && run->io.count == 2, "REP INSB of 2", 0);
+    memcpy(data, "xy", 2);
+  }
+  if (run_until(&v, KVM_EXIT_HLT, "HLT after string I/O")) {
+    ioctl(v.fd, KVM_GET_REGS, &regs);
+    check(memcmp(v.mem + 0x3000, "xy", 2) == 0, "INSB wrote to ES:DI", v.mem[0x3000]);
+    check(regs.rsi == 0x2003 && regs.rdi == 0x3002 && regs.rcx == 0, "SI, DI, CX stepped",
+          regs.rsi);
+  }
+  printf("%s: string I/O\n", failures ? "FAIL" : "PASS");
+  return failures != 0;
+}
+
+static void on_alarm(int sig) {
+  (void)sig;
+}
+
+/* A guest that spins: SIGALRM ends KVM_RUN with EINTR and KVM_EXIT_INTR. */
+static int signal_test(void) {
+  struct vcpu v;
+  struct sigaction sa = {.sa_handler = on_alarm};
+
+  if (setup(&v, spin, sizeof(spin))) return 1;
+  sigaction(SIGALRM, &sa, NULL);
+  alarm(1);
+  errno = 0;
+  int r = ioctl(v.fd, KVM_RUN, 0);
+  check(r == -1 && errno == EINTR, "a signal ends KVM_RUN with EINTR", errno);
+  check(v.run->exit_reason == KVM_EXIT_INTR, "exit reason KVM_EXIT_INTR", v.run->exit_reason);
+  printf("%s: signal\n", failures ? "FAIL" : "PASS");
+  return failures != 0;
+}
+
+/* --spin: run a spinning guest forever (the caller kills it with -9). */
+static int spin_forever(const char *marker) {
+  struct vcpu v;
+
+  if (setup(&v, spin, sizeof(spin))) return 1;
+  close(open(marker, O_CREAT | O_WRONLY, 0644));
+  for (;;) ioctl(v.fd, KVM_RUN, 0);
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--spin") == 0) return spin_forever(argv[2]);
+  if (argc != 1) {
+    fprintf(stderr, "usage: run_test [--spin MARKER]\n");
+    return 2;
+  }
+  return exits() | string_io_test() | signal_test();
+}
