@@ -19,7 +19,14 @@ long kagami_check_extension(struct kagami_vm *vm, long cap)
 	case KVM_CAP_CHECK_EXTENSION_VM:
 	case KVM_CAP_EXT_CPUID:
 	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_XSAVE:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_INTR_SHADOW:
+	case KVM_CAP_USER_NMI:
+	case KVM_CAP_MP_STATE:
 		return 1;
+	case KVM_CAP_XCRS:
+		return kagami_has_xcrs();
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
 	case KVM_CAP_MAX_VCPU_ID:
@@ -44,6 +51,8 @@ static long kagami_dev_ioctl(struct file *file, unsigned int cmd, unsigned long 
 		return kagami_vm_create(arg);
 	case KVM_GET_SUPPORTED_CPUID:
 		return kagami_get_supported_cpuid((struct kvm_cpuid2 __user *)arg);
+	case KVM_GET_MSR_INDEX_LIST:
+		return kagami_get_msr_index_list((struct kvm_msr_list __user *)arg);
 	default:
 		return -ENOTTY;
 	}

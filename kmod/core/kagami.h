@@ -9,6 +9,7 @@
 #include <linux/kvm.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
+#include <linux/signal_types.h>
 #include <linux/types.h>
 
 #include "x86/vendor_ops.h"
@@ -62,6 +63,9 @@ struct kagami_vcpu {
 	struct mutex mutex;	/* (c) serialises the vCPU's ioctls, guards (v) fields */
 	struct kvm_cpuid_entry2 *cpuid;	/* (v) KVM_SET_CPUID2's table, kvmalloc'ed */
 	u32 cpuid_nent;		/* (v) entries in cpuid */
+	u64 xcr0;		/* (v) KVM_SET_XCRS's; XSAVE is hidden, so never loaded */
+	sigset_t sigmask;	/* (v) KVM_SET_SIGNAL_MASK's, applied during KVM_RUN */
+	bool sigmask_active;	/* (v) */
 };
 
 /* Live objects, for leak checks (debugfs kagami/live_objects). */
@@ -96,6 +100,22 @@ long kagami_get_supported_cpuid(struct kvm_cpuid2 __user *argp);
 long kagami_vcpu_set_cpuid2(struct kagami_vcpu *vcpu, struct kvm_cpuid2 __user *argp);
 long kagami_vcpu_get_cpuid2(struct kagami_vcpu *vcpu, struct kvm_cpuid2 __user *argp);
 void kagami_cpuid_lookup(struct kagami_vcpu *vcpu, u32 function, u32 index, u32 out[4]);
+
+/* x86/msrs.c: KVM_GET_MSR_INDEX_LIST, KVM_GET/SET_MSRS. */
+long kagami_get_msr_index_list(struct kvm_msr_list __user *argp);
+long kagami_vcpu_msrs(struct kagami_vcpu *vcpu, struct kvm_msrs __user *argp, bool set);
+
+/* x86/fpu.c: KVM_GET/SET_FPU, KVM_GET/SET_XSAVE, KVM_GET/SET_XCRS. */
+bool kagami_has_xcrs(void);
+long kagami_vcpu_get_fpu(struct kagami_vcpu *vcpu, struct kvm_fpu __user *argp);
+long kagami_vcpu_set_fpu(struct kagami_vcpu *vcpu, const struct kvm_fpu __user *argp);
+long kagami_vcpu_get_xsave(struct kagami_vcpu *vcpu, struct kvm_xsave __user *argp);
+long kagami_vcpu_set_xsave(struct kagami_vcpu *vcpu, const struct kvm_xsave __user *argp);
+long kagami_vcpu_get_xcrs(struct kagami_vcpu *vcpu, struct kvm_xcrs __user *argp);
+long kagami_vcpu_set_xcrs(struct kagami_vcpu *vcpu, const struct kvm_xcrs __user *argp);
+
+/* x86/events.c: KVM_INTERRUPT, KVM_NMI, KVM_GET/SET_VCPU_EVENTS, KVM_GET/SET_MP_STATE. */
+long kagami_vcpu_events_ioctl(struct kagami_vcpu *vcpu, unsigned int cmd, void __user *argp);
 
 /* x86/mmu/walk.c: guest memory through the slots, and the guest's own page tables. */
 struct kagami_paging {

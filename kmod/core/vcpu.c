@@ -5,7 +5,10 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/sched/signal.h>
+#include <linux/signal.h>
 #include <linux/uaccess.h>
+#include <asm/fpu/types.h>
 
 #include "core/kagami.h"
 
@@ -93,6 +96,44 @@ static long kagami_vcpu_set_sregs(struct kagami_vcpu *vcpu, void __user *argp)
 	return kagami_vendor->set_sregs(vcpu, &sregs);
 }
 
+/* As KVM: a NULL argument clears the mask; the size must be the kernel's sigset_t. */
+static long kagami_vcpu_set_signal_mask(struct kagami_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_signal_mask __user *user_mask = argp;
+	struct kvm_signal_mask head;
+	sigset_t set;
+
+	if (!argp) {
+		vcpu->sigmask_active = false;
+		return 0;
+	}
+	if (copy_from_user(&head, user_mask, sizeof(head)))
+		return -EFAULT;
+	if (head.len != sizeof(sigset_t))
+		return -EINVAL;
+	if (copy_from_user(&set, user_mask->sigset, sizeof(set)))
+		return -EFAULT;
+	sigdelsetmask(&set, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	vcpu->sigmask = set;
+	vcpu->sigmask_active = true;
+	return 0;
+}
+
+/* KVM_RUN with KVM_SET_SIGNAL_MASK's mask in force, the thread's own kept in real_blocked. */
+static long kagami_vcpu_run(struct kagami_vcpu *vcpu)
+{
+	long r;
+
+	if (vcpu->sigmask_active)
+		sigprocmask(SIG_SETMASK, &vcpu->sigmask, &current->real_blocked);
+	r = kagami_vendor->vcpu_run(vcpu);
+	if (vcpu->sigmask_active) {
+		sigprocmask(SIG_SETMASK, &current->real_blocked, NULL);
+		sigemptyset(&current->real_blocked);
+	}
+	return r;
+}
+
 static long kagami_vcpu_ioctl_locked(struct kagami_vcpu *vcpu, unsigned int cmd,
 				     unsigned long arg)
 {
@@ -100,7 +141,7 @@ static long kagami_vcpu_ioctl_locked(struct kagami_vcpu *vcpu, unsigned int cmd,
 
 	switch (cmd) {
 	case KVM_RUN:
-		return arg ? -EINVAL : kagami_vendor->vcpu_run(vcpu);
+		return arg ? -EINVAL : kagami_vcpu_run(vcpu);
 	case KVM_GET_REGS:
 		return kagami_vcpu_get_regs(vcpu, argp);
 	case KVM_SET_REGS:
@@ -113,8 +154,26 @@ static long kagami_vcpu_ioctl_locked(struct kagami_vcpu *vcpu, unsigned int cmd,
 		return kagami_vcpu_set_cpuid2(vcpu, argp);
 	case KVM_GET_CPUID2:
 		return kagami_vcpu_get_cpuid2(vcpu, argp);
+	case KVM_GET_MSRS:
+		return kagami_vcpu_msrs(vcpu, argp, false);
+	case KVM_SET_MSRS:
+		return kagami_vcpu_msrs(vcpu, argp, true);
+	case KVM_GET_FPU:
+		return kagami_vcpu_get_fpu(vcpu, argp);
+	case KVM_SET_FPU:
+		return kagami_vcpu_set_fpu(vcpu, argp);
+	case KVM_GET_XSAVE:
+		return kagami_vcpu_get_xsave(vcpu, argp);
+	case KVM_SET_XSAVE:
+		return kagami_vcpu_set_xsave(vcpu, argp);
+	case KVM_GET_XCRS:
+		return kagami_vcpu_get_xcrs(vcpu, argp);
+	case KVM_SET_XCRS:
+		return kagami_vcpu_set_xcrs(vcpu, argp);
+	case KVM_SET_SIGNAL_MASK:
+		return kagami_vcpu_set_signal_mask(vcpu, argp);
 	default:
-		return -ENOTTY;
+		return kagami_vcpu_events_ioctl(vcpu, cmd, argp);
 	}
 }
 
@@ -155,6 +214,7 @@ static struct kagami_vcpu *kagami_vcpu_alloc(struct kagami_vm *vm, unsigned int 
 	atomic_inc(&kagami_stats.vcpus);
 	vcpu->vm = vm;
 	vcpu->id = id;
+	vcpu->xcr0 = XFEATURE_MASK_FP;	/* x87 only at reset, as KVM */
 	mutex_init(&vcpu->mutex);
 	return vcpu;
 }

@@ -9,6 +9,7 @@ struct kagami_vcpu;
 struct kagami_vm;
 struct kvm_regs;
 struct kvm_sregs;
+struct kvm_vcpu_events;
 
 /*
  * One member per entry of x86/vendor_ops_list.h, in the same order (checked
@@ -42,6 +43,20 @@ struct kagami_vendor_ops {
 	int (*set_regs)(struct kagami_vcpu *vcpu, const struct kvm_regs *regs);
 	int (*get_sregs)(struct kagami_vcpu *vcpu, struct kvm_sregs *sregs);
 	int (*set_sregs)(struct kagami_vcpu *vcpu, const struct kvm_sregs *sregs);
+	/* An MSR the module owns: 0, or nonzero when the index or value is refused.
+	 * host: KVM_SET_MSRS (userspace restores state), not the guest's WRMSR.
+	 */
+	int (*get_msr)(struct kagami_vcpu *vcpu, u32 index, u64 *value);
+	int (*set_msr)(struct kagami_vcpu *vcpu, u32 index, u64 value, bool host);
+	/* The guest's 512-byte FXSAVE image, read and written between runs. */
+	u8 *(*fpu_image)(struct kagami_vcpu *vcpu);
+	/* KVM_INTERRUPT without an in-kernel irqchip: queue a vector (it replaces a queued one). */
+	int (*queue_interrupt)(struct kagami_vcpu *vcpu, u8 vector);
+	/* KVM_NMI: make an NMI pending. */
+	int (*queue_nmi)(struct kagami_vcpu *vcpu);
+	/* KVM_GET/SET_VCPU_EVENTS; set receives flags already checked by the core. */
+	int (*get_vcpu_events)(struct kagami_vcpu *vcpu, struct kvm_vcpu_events *events);
+	int (*set_vcpu_events)(struct kagami_vcpu *vcpu, const struct kvm_vcpu_events *events);
 };
 
 extern const struct kagami_vendor_ops kagami_svm_ops;

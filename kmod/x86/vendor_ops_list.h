@@ -20,5 +20,12 @@ KAGAMI_VENDOR_OP(get_regs)
 KAGAMI_VENDOR_OP(set_regs)
 KAGAMI_VENDOR_OP(get_sregs)
 KAGAMI_VENDOR_OP(set_sregs)
+KAGAMI_VENDOR_OP(get_msr)
+KAGAMI_VENDOR_OP(set_msr)
+KAGAMI_VENDOR_OP(fpu_image)
+KAGAMI_VENDOR_OP(queue_interrupt)
+KAGAMI_VENDOR_OP(queue_nmi)
+KAGAMI_VENDOR_OP(get_vcpu_events)
+KAGAMI_VENDOR_OP(set_vcpu_events)
 
 #undef KAGAMI_VENDOR_OP

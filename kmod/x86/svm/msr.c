@@ -2,6 +2,7 @@
 /* msr.c: RDMSR and WRMSR exits: the MSRs the module owns; any other one is #GP(0). */
 #include <asm/msr.h>
 #include <asm/msr-index.h>
+#include <asm/processor.h>
 
 #include "x86/svm/svm.h"
 
@@ -28,8 +29,9 @@ static bool pat_valid(u64 pat)
 }
 
 /* 0 with *value, or -1 for #GP. */
-static int svm_get_msr(struct svm_vcpu *svm, u32 index, u64 *value)
+int svm_get_msr(struct kagami_vcpu *vcpu, u32 index, u64 *value)
 {
+	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb *vmcb = svm->vmcb;
 
 	switch (index) {
@@ -87,26 +89,42 @@ static int svm_get_msr(struct svm_vcpu *svm, u32 index, u64 *value)
 	return 0;
 }
 
-static int svm_set_efer(struct vmcb *vmcb, u64 value)
+/* As KVM, userspace restoring state may change LME while paging is on; the guest may not. */
+static int svm_set_efer(struct vmcb *vmcb, u64 value, bool host)
 {
 	u64 lma = vmcb->save.efer & EFER_LMA;
 
 	if (value & ~svm_efer_allowed())
 		return -1;
 	/* LME may not change while paging is on; LMA is the CPU's to set. */
-	if ((vmcb->save.cr0 & X86_CR0_PG) && ((value ^ vmcb->save.efer) & EFER_LME))
+	if (!host && (vmcb->save.cr0 & X86_CR0_PG) && ((value ^ vmcb->save.efer) & EFER_LME))
 		return -1;
 	vmcb->save.efer = (value & ~EFER_LMA) | lma | AMD_EFER_SVME;
 	return 0;
 }
 
-static int svm_set_msr(struct svm_vcpu *svm, u32 index, u64 value)
+/*
+ * APIC_BASE from userspace, as KVM's kvm_set_apic_base() without a local APIC:
+ * no reserved bit (0-7, 9, 10: x2APIC is not offered, beyond MAXPHYADDR).
+ */
+static int svm_set_apic_base(struct svm_vcpu *svm, u64 value)
 {
+	u64 reserved = GENMASK_ULL(63, boot_cpu_data.x86_phys_bits) | 0x6ff;
+
+	if (value & reserved)
+		return -1;
+	svm->apic_base = value;
+	return 0;
+}
+
+int svm_set_msr(struct kagami_vcpu *vcpu, u32 index, u64 value, bool host)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb *vmcb = svm->vmcb;
 
 	switch (index) {
 	case MSR_EFER:
-		return svm_set_efer(vmcb, value);
+		return svm_set_efer(vmcb, value, host);
 	case MSR_IA32_CR_PAT:
 		if (!pat_valid(value))
 			return -1;
@@ -157,7 +175,9 @@ static int svm_set_msr(struct svm_vcpu *svm, u32 index, u64 value)
 		svm->misc_enable = value;
 		break;
 	case MSR_IA32_APICBASE:
-		/* Fixed until an in-kernel local APIC exists. */
+		/* Fixed for the guest until an in-kernel local APIC exists. */
+		if (host)
+			return svm_set_apic_base(svm, value);
 		return value == svm->apic_base ? 0 : -1;
 	default:
 		return -1;
@@ -176,9 +196,9 @@ int svm_handle_msr(struct kagami_vcpu *vcpu)
 
 	if (vmcb->control.exit_info_1) {
 		value = (u32)vmcb->save.rax | svm->gprs[KAGAMI_RDX] << 32;
-		r = svm_set_msr(svm, index, value);
+		r = svm_set_msr(vcpu, index, value, false);
 	} else {
-		r = svm_get_msr(svm, index, &value);
+		r = svm_get_msr(vcpu, index, &value);
 		if (!r) {
 			vmcb->save.rax = (u32)value;
 			svm->gprs[KAGAMI_RDX] = value >> 32;

@@ -151,14 +151,11 @@ static void svm_enter_guest(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 	kernel_fpu_end();
 }
 
-int svm_vcpu_run(struct kagami_vcpu *vcpu)
+static int svm_run_loop(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 {
-	struct svm_vcpu *svm = to_svm(vcpu);
 	struct kvm_run *run = vcpu->run;
 	int r;
 
-	if (current->mm != vcpu->vm->mm)
-		return -EIO;	/* as KVM: only the VM's creator runs it */
 	r = svm_complete_userspace(vcpu, svm);
 	if (r <= 0)
 		return r;
@@ -172,12 +169,31 @@ int svm_vcpu_run(struct kagami_vcpu *vcpu)
 			return -EINTR;
 		}
 		cond_resched();
+		svm_inject_events(vcpu, svm);
 		down_read(&vcpu->vm->run_sem);
 		svm_enter_guest(vcpu, svm);
 		up_read(&vcpu->vm->run_sem);
 		svm_requeue_interrupted_event(svm);
+		svm_after_exit_events(svm);
 		r = svm_handle_exit(vcpu);
 		if (r <= 0)
 			return r;
+		/* As KVM's vcpu_run(): userspace asked to be told when it may inject. */
+		if (svm_irq_window_open(vcpu, svm)) {
+			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			return 0;
+		}
 	}
+}
+
+int svm_vcpu_run(struct kagami_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	int r;
+
+	if (current->mm != vcpu->vm->mm)
+		return -EIO;	/* as KVM: only the VM's creator runs it */
+	r = svm_run_loop(vcpu, svm);
+	svm_fill_run_flags(vcpu, svm);
+	return r;
 }

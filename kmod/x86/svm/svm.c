@@ -236,4 +236,11 @@ const struct kagami_vendor_ops kagami_svm_ops = {
 	.set_regs = svm_set_regs,
 	.get_sregs = svm_get_sregs,
 	.set_sregs = svm_set_sregs,
+	.get_msr = svm_get_msr,
+	.set_msr = svm_set_msr,
+	.fpu_image = svm_fpu_image,
+	.queue_interrupt = svm_queue_interrupt,
+	.queue_nmi = svm_queue_nmi,
+	.get_vcpu_events = svm_get_vcpu_events,
+	.set_vcpu_events = svm_set_vcpu_events,
 };

@@ -59,6 +59,12 @@ struct svm_vcpu {
 	u64 io_next_rip;		/* (v) last string I/O: RIP after it */
 	struct kagami_emul emul;	/* (v) MMIO emulation in flight */
 	struct kagami_emul_regs emul_regs;	/* (v) its register view */
+	bool irq_queued;		/* (v) KVM_INTERRUPT's vector waits for IF=1 */
+	u8 irq_vector;			/* (v) */
+	bool nmi_pending;		/* (v) KVM_NMI's, not yet injected */
+	bool nmi_masked;		/* (v) an NMI was injected and its IRET has not run */
+	bool iret_seen;			/* (v) IRET intercepted at iret_rip while NMI-masked */
+	u64 iret_rip;			/* (v) */
 	unsigned long dr[4];		/* (v) guest DR0-3 (DR6/DR7 live in the VMCB) */
 	u8 fpu[512] __aligned(16);	/* (v) guest FXSAVE image */
 };
@@ -106,6 +112,21 @@ int svm_complete_ins(struct kagami_vcpu *vcpu);
 
 /* msr.c */
 int svm_handle_msr(struct kagami_vcpu *vcpu);
+int svm_get_msr(struct kagami_vcpu *vcpu, u32 index, u64 *value);
+int svm_set_msr(struct kagami_vcpu *vcpu, u32 index, u64 value, bool host);
+
+/* events.c: interrupts and NMIs from userspace, the interrupt window, KVM_GET/SET_VCPU_EVENTS. */
+void svm_inject_events(struct kagami_vcpu *vcpu, struct svm_vcpu *svm);
+void svm_after_exit_events(struct svm_vcpu *svm);
+void svm_fill_run_flags(struct kagami_vcpu *vcpu, struct svm_vcpu *svm);
+bool svm_irq_window_open(struct kagami_vcpu *vcpu, struct svm_vcpu *svm);
+int svm_exit_vintr(struct kagami_vcpu *vcpu);
+int svm_exit_iret(struct kagami_vcpu *vcpu);
+int svm_queue_interrupt(struct kagami_vcpu *vcpu, u8 vector);
+int svm_queue_nmi(struct kagami_vcpu *vcpu);
+int svm_get_vcpu_events(struct kagami_vcpu *vcpu, struct kvm_vcpu_events *events);
+int svm_set_vcpu_events(struct kagami_vcpu *vcpu, const struct kvm_vcpu_events *events);
+u8 *svm_fpu_image(struct kagami_vcpu *vcpu);
 
 /* npt.c */
 int svm_vm_init(struct kagami_vm *vm);

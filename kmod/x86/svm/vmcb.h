@@ -125,7 +125,9 @@ static_assert(offsetof(struct vmcb, save.g_pat) == 0x668);
 #define INTERCEPT_NMI		BIT(1)
 #define INTERCEPT_SMI		BIT(2)
 #define INTERCEPT_INIT		BIT(3)
+#define INTERCEPT_VINTR		BIT(4)
 #define INTERCEPT_CPUID		BIT(18)
+#define INTERCEPT_IRET		BIT(20)
 #define INTERCEPT_INVD		BIT(22)
 #define INTERCEPT_HLT		BIT(24)
 #define INTERCEPT_INVLPGA	BIT(26)
@@ -147,13 +149,21 @@ static_assert(offsetof(struct vmcb, save.g_pat) == 0x668);
 #define INTERCEPT_RDPRU		BIT(14)
 
 #define VMCB_TLB_FLUSH_ALL	1	/* tlb_control: flush every ASID on this VMRUN */
+#define VMCB_V_IRQ		BIT_ULL(8)	/* int_ctl: a virtual interrupt is pending */
+#define VMCB_V_INTR_PRIO_SHIFT	16		/* int_ctl: its priority, bits 16-19 */
+#define VMCB_V_INTR_PRIO_MASK	(0xfULL << VMCB_V_INTR_PRIO_SHIFT)
+#define VMCB_V_IGN_TPR		BIT_ULL(20)	/* int_ctl: ignore V_TPR */
 #define VMCB_V_INTR_MASKING	BIT_ULL(24)
+#define VMCB_V_INTR_VECTOR_MASK	(0xffULL << 32)	/* int_ctl: its vector (bits 32-39) */
+#define VMCB_INTERRUPT_SHADOW	BIT_ULL(0)	/* int_state: STI or MOV SS shadow */
 #define VMCB_NP_ENABLE		BIT_ULL(0)
 
 /* EVENTINJ and EXITINTINFO */
 #define VMCB_EVT_VALID		BIT_ULL(31)
 #define VMCB_EVT_ERR_VALID	BIT_ULL(11)
 #define VMCB_EVT_TYPE_MASK	(7ULL << 8)
+#define VMCB_EVT_TYPE_INTR	(0ULL << 8)
+#define VMCB_EVT_TYPE_NMI	(2ULL << 8)
 #define VMCB_EVT_TYPE_EXCEPTION	(3ULL << 8)
 #define VMCB_EVT_TYPE_SOFT	(4ULL << 8)
 
@@ -162,7 +172,9 @@ static_assert(offsetof(struct vmcb, save.g_pat) == 0x668);
 #define SVM_EXIT_NMI		0x061
 #define SVM_EXIT_SMI		0x062
 #define SVM_EXIT_INIT		0x063
+#define SVM_EXIT_VINTR		0x064
 #define SVM_EXIT_CPUID		0x072
+#define SVM_EXIT_IRET		0x074
 #define SVM_EXIT_INVD		0x076
 #define SVM_EXIT_HLT		0x078
 #define SVM_EXIT_INVLPGA	0x07a

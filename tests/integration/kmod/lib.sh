@@ -1,18 +1,19 @@
 # Shared helpers of the kmod tests: arguments, the nested-run helpers, and in-guest checks.
 # A test sources this with: PATH/TO/scripts/nested-run PATH/TO/kagami.ko PATH/TO/ioctl_test
-# PATH/TO/run_test
+# PATH/TO/run_test PATH/TO/abi_test
 # shellcheck shell=bash disable=SC2034 # the variables are for the tests
 # shellcheck source=../nested/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../nested/lib.sh"
 kagami_ko=${2:?usage: $0 NESTED_RUN KAGAMI_KO IOCTL_TEST}
 ioctl_test=${3:-}
 run_test=${4:-}
+abi_test=${5:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ -f $kagami_ko ]] || fail "$kagami_ko is missing: build it first (scripts/build)"
 
 # --share for each directory the guest must see that the checkout does not hold.
 shares=()
-for path in "$kagami_ko" $ioctl_test $run_test; do
+for path in "$kagami_ko" $ioctl_test $run_test $abi_test; do
   dir=$(dirname "$(readlink -f "$path")")
   [[ $dir == "$checkout"/* ]] || shares+=(--share "$dir")
 done

@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+/* abi_test: the vCPU state and event ioctls on a KVM device (/dev/kagami or /dev/kvm), KVM's way.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MEM_SIZE 0x4000UL
+#define CODE 0x1000
+#define IRQ_HANDLER 0x1100
+#define NMI_HANDLER 0x1200
+#define STACK 0x3000
+#define TSC_SET (1ULL << 40)
+#define MSR_EFER 0xc0000080u
+#define MSR_STAR 0xc0000081u
+#define MSR_LSTAR 0xc0000082u
+#define MSR_PAT 0x277u
+#define MSR_TSC 0x10u
+
+static int failures;
+static int strict; /* /dev/kagami: also the checks where kagami is stricter than KVM */
+
+#define check(ok, what, got) check_at(__LINE__, ok, what, got)
+static void check_at(int line, int ok, const char *what, long got) {
+  if (ok) return;
+  failures++;
+  printf("FAIL: line %d: %s (got %#lx, errno %d: %s)\n", line, what, got, errno, strerror(errno));
+}
+
+#define EXPECT_ERR(expr, e)                                       \
+  do {                                                            \
+    errno = 0;                                                    \
+    long _r = (long)(expr);                                       \
+    check(_r == -1 && errno == (e), #expr " fails with " #e, _r); \
+  } while (0)
+#define EXPECT_EQ(expr, v)                       \
+  do {                                           \
+    errno = 0;                                   \
+    long _r = (long)(expr);                      \
+    check(_r == (long)(v), #expr " == " #v, _r); \
+  } while (0)
+
+/* Real mode at CODE; IVT entries for vector 0x20 and NMI point at the handlers below. */
+static const uint8_t program[] = {
+    0xfb,       /* sti */
+    0xf4,       /* hlt: KVM_INTERRUPT 0x20 here */
+    0xfa,       /* cli */
+    0xe6, 0x12, /* out 0x12, al: IF=0, userspace asks for the interrupt window */
+    0xfb,       /* sti */
+    0x90,       /* nop: the window opens */
+    0xe6, 0x13, /* out 0x13, al */
+    0xf4,       /* hlt: KVM_NMI here */
+    0xe6, 0x14, /* out 0x14, al: userspace sets the TSC */
+    0x0f, 0x31, /* rdtsc */
+    0xf4,       /* hlt */
+};
+static const uint8_t irq_handler[] = {0xb0, 0x20, 0xe6, 0x30, 0xcf}; /* out 0x30, 0x20; iret */
+static const uint8_t nmi_handler[] = {0xb0, 0x02, 0xe6, 0x31, 0xcf}; /* out 0x31, 2; iret */
+static const uint8_t spin[] = {0xeb, 0xfe};
+
+struct vcpu {
+  int sys, vm, fd;
+  struct kvm_run *run;
+  uint8_t *mem;
+};
+
+static int setup(struct vcpu *v, const char *dev, const uint8_t *code, size_t len) {
+  v->sys = open(dev, O_RDWR | O_CLOEXEC);
+  if (v->sys < 0) return perror(dev), -1;
+  v->vm = ioctl(v->sys, KVM_CREATE_VM, 0);
+  v->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (v->vm < 0 || v->mem == MAP_FAILED) return perror("KVM_CREATE_VM"), -1;
+  memcpy(v->mem + CODE, code, len);
+  memcpy(v->mem + IRQ_HANDLER, irq_handler, sizeof(irq_handler));
+  memcpy(v->mem + NMI_HANDLER, nmi_handler, sizeof(nmi_handler));
+  uint16_t *ivt = (uint16_t *)v->mem;
+  ivt[0x20 * 2] = IRQ_HANDLER; /* offset; segment 0 */
+  ivt[2 * 2] = NMI_HANDLER;
+  struct kvm_userspace_memory_region region = {
+      .slot = 0, .memory_size = MEM_SIZE, .userspace_addr = (uintptr_t)v->mem};
+  if (ioctl(v->vm, KVM_SET_USER_MEMORY_REGION, &region)) return perror("slot"), -1;
+  v->fd = ioctl(v->vm, KVM_CREATE_VCPU, 0);
+  if (v->fd < 0) return perror("KVM_CREATE_VCPU"), -1;
+  v->run = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+  if (v->run == MAP_FAILED) return perror("mmap kvm_run"), -1;
+  struct kvm_sregs sregs;
+  if (ioctl(v->fd, KVM_GET_SREGS, &sregs)) return perror("KVM_GET_SREGS"), -1;
+  sregs.cs.selector = 0;
+  sregs.cs.base = 0;
+  if (ioctl(v->fd, KVM_SET_SREGS, &sregs)) return perror("KVM_SET_SREGS"), -1;
+  struct kvm_regs regs = {.rip = CODE, .rflags = 2, .rsp = STACK};
+  if (ioctl(v->fd, KVM_SET_REGS, &regs)) return perror("KVM_SET_REGS"), -1;
+  return 0;
+}
+
+static void teardown(struct vcpu *v) {
+  munmap(v->run, 4096);
+  close(v->fd);
+  close(v->vm);
+  close(v->sys);
+  munmap(v->mem, MEM_SIZE);
+}
+
+struct msrs {
+  struct kvm_msrs head;
+  struct kvm_msr_entry e[256];
+};
+
+static void test_msrs(struct vcpu *v) {
+  static struct {
+    struct kvm_msr_list head;
+    uint32_t indices[512];
+  } list;
+  static struct msrs m;
+
+  list.head.nmsrs = 0;
+  EXPECT_ERR(ioctl(v->sys, KVM_GET_MSR_INDEX_LIST, &list), E2BIG);
+  check(list.head.nmsrs > 0 && list.head.nmsrs <= 512, "E2BIG gives the count", list.head.nmsrs);
+  list.head.nmsrs = 512;
+  EXPECT_EQ(ioctl(v->sys, KVM_GET_MSR_INDEX_LIST, &list), 0);
+  /* KVM leaves EFER to the sregs; kagami lists it too. */
+  uint32_t want[] = {MSR_STAR, MSR_LSTAR, MSR_PAT, MSR_TSC, MSR_EFER}, found = 0;
+  size_t nwant = strict ? 5 : 4;
+  for (uint32_t i = 0; i < list.head.nmsrs; i++)
+    for (size_t j = 0; j < nwant; j++) found += list.indices[i] == want[j];
+  check(found == nwant, "the index list has STAR, LSTAR, PAT, TSC (and EFER)", found);
+  EXPECT_ERR(ioctl(v->sys, KVM_GET_MSR_INDEX_LIST, NULL), EFAULT);
+
+  /* Every listed MSR reads. */
+  m.head.nmsrs = list.head.nmsrs < 255 ? list.head.nmsrs : 255;
+  for (uint32_t i = 0; i < m.head.nmsrs; i++)
+    m.e[i] = (struct kvm_msr_entry){.index = list.indices[i]};
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_MSRS, &m), m.head.nmsrs);
+  m.head.nmsrs = 256;
+  EXPECT_ERR(ioctl(v->fd, KVM_GET_MSRS, &m), E2BIG);
+  EXPECT_ERR(ioctl(v->fd, KVM_SET_MSRS, &m), E2BIG);
+  m.head.nmsrs = 3;
+  EXPECT_ERR(ioctl(v->fd, KVM_GET_MSRS, (void *)8), EFAULT);
+
+  /* Round trip; a refused entry stops the batch: the count says how far it went. */
+  m.e[0] = (struct kvm_msr_entry){.index = MSR_STAR, .data = 0x0023001000000000ULL};
+  m.e[1] = (struct kvm_msr_entry){.index = MSR_LSTAR, .data = 0xffffffff81000000ULL};
+  m.e[2] = (struct kvm_msr_entry){.index = MSR_PAT, .data = 0x0007040600070406ULL};
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_MSRS, &m), 3);
+  memset(m.e, 0, 3 * sizeof(m.e[0]));
+  m.e[0].index = MSR_STAR, m.e[1].index = MSR_LSTAR, m.e[2].index = MSR_PAT;
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_MSRS, &m), 3);
+  check(m.e[0].data == 0x0023001000000000ULL && m.e[1].data == 0xffffffff81000000ULL,
+        "STAR and LSTAR read back", m.e[1].data);
+  m.e[0] = (struct kvm_msr_entry){.index = MSR_STAR, .data = 1};
+  m.e[1] = (struct kvm_msr_entry){.index = MSR_PAT, .data = 0x02}; /* type 2 is reserved */
+  m.e[2] = (struct kvm_msr_entry){.index = MSR_LSTAR, .data = 2};
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_MSRS, &m), 1);
+  m.e[0] = (struct kvm_msr_entry){.index = MSR_EFER, .data = 1ULL << 63};
+  m.e[1] = (struct kvm_msr_entry){.index = MSR_LSTAR, .data = 1ULL << 60}; /* not canonical */
+  m.head.nmsrs = 1;
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_MSRS, &m), 0);
+  m.e[0] = m.e[1];
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_MSRS, &m), 0);
+  m.e[0] = (struct kvm_msr_entry){.index = 0xdeadbeef};
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_MSRS, &m), 0);
+  m.e[0] = (struct kvm_msr_entry){.index = MSR_EFER};
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_MSRS, &m), 1);
+  check(!(m.e[0].data & (1 << 12)), "EFER.SVME is hidden", m.e[0].data);
+}
+
+static void test_fpu(struct vcpu *v) {
+  struct kvm_fpu fpu, back;
+  static struct kvm_xsave xsave;
+
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_FPU, &fpu), 0);
+  /* kvm-amd on this emulated CPU (no XSAVE) reads MXCSR as 0 and ignores writes to it. */
+  check(fpu.fcw == 0x37f && (!strict || fpu.mxcsr == 0x1f80),
+        "FPU at reset: FCW 0x37f, MXCSR 0x1f80", fpu.mxcsr);
+  fpu.fcw = 0x27f;
+  fpu.xmm[3][5] = 0xa5;
+  fpu.fpr[1][0] = 0x5a;
+  fpu.mxcsr = 0x1f81;
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_FPU, &fpu), 0);
+  memset(&back, 0, sizeof(back));
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_FPU, &back), 0);
+  check(back.fcw == 0x27f && back.xmm[3][5] == 0xa5 && back.fpr[1][0] == 0x5a &&
+            (!strict || back.mxcsr == 0x1f81),
+        "KVM_SET_FPU round trip", back.fcw);
+  EXPECT_ERR(ioctl(v->fd, KVM_GET_FPU, NULL), EFAULT);
+  if (strict) {
+    fpu.mxcsr = 0xffffffff;
+    EXPECT_ERR(ioctl(v->fd, KVM_SET_FPU, &fpu), EINVAL);
+  }
+
+  check(ioctl(v->sys, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0, "KVM_CAP_XSAVE", 0);
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_XSAVE, &xsave), 0);
+  uint64_t *hdr = (uint64_t *)&xsave.region[128];
+  check((xsave.region[0] & 0xffff) == 0x27f, "XSAVE legacy region has FCW", xsave.region[0]);
+  check(!(hdr[0] & ~3ULL), "XSTATE_BV has x87 and SSE only", (long)hdr[0]);
+  if (strict) check(hdr[0] == 3, "XSTATE_BV is x87|SSE", (long)hdr[0]);
+  xsave.region[0] = 0x37f;
+  hdr[0] = 3;
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_XSAVE, &xsave), 0);
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_FPU, &back), 0);
+  check(back.fcw == 0x37f && back.xmm[3][5] == 0xa5, "KVM_SET_XSAVE reaches the FPU", back.fcw);
+  hdr[0] = 3 | 1ULL << 62; /* a feature no guest has */
+  EXPECT_ERR(ioctl(v->fd, KVM_SET_XSAVE, &xsave), EINVAL);
+  hdr[0] = 3;
+  if (strict) {          /* kvm-amd on a CPU without XSAVE ignores these two */
+    hdr[1] = 1ULL << 63; /* compacted format */
+    EXPECT_ERR(ioctl(v->fd, KVM_SET_XSAVE, &xsave), EINVAL);
+    hdr[1] = 0;
+    xsave.region[6] = 0xffffffff; /* MXCSR: FXRSTOR would fault */
+    EXPECT_ERR(ioctl(v->fd, KVM_SET_XSAVE, &xsave), EINVAL);
+  }
+
+  struct kvm_xcrs xcrs = {.nr_xcrs = 99};
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_XCRS, &xcrs), 0);
+  if (ioctl(v->sys, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0) {
+    check(xcrs.nr_xcrs == 1 && xcrs.xcrs[0].xcr == 0 && xcrs.xcrs[0].value == 1,
+          "XCR0 is x87 at reset", (long)xcrs.xcrs[0].value);
+    EXPECT_EQ(ioctl(v->fd, KVM_SET_XCRS, &xcrs), 0);
+    xcrs.xcrs[0].value = 0; /* x87 is mandatory */
+    EXPECT_ERR(ioctl(v->fd, KVM_SET_XCRS, &xcrs), EINVAL);
+    xcrs.xcrs[0].value = 1ULL << 9; /* PKRU: XSAVE is hidden */
+    EXPECT_ERR(ioctl(v->fd, KVM_SET_XCRS, &xcrs), EINVAL);
+    xcrs.xcrs[0].value = 1;
+    xcrs.flags = 1;
+    EXPECT_ERR(ioctl(v->fd, KVM_SET_XCRS, &xcrs), EINVAL);
+    xcrs.flags = 0;
+    xcrs.nr_xcrs = 17;
+    EXPECT_ERR(ioctl(v->fd, KVM_SET_XCRS, &xcrs), EINVAL);
+  } else {
+    check(xcrs.nr_xcrs == 0, "no XCRs without KVM_CAP_XCRS", xcrs.nr_xcrs);
+    EXPECT_ERR(ioctl(v->fd, KVM_SET_XCRS, &xcrs), EINVAL);
+  }
+}
+
+static void test_events(struct vcpu *v) {
+  struct kvm_vcpu_events ev, back;
+
+  check(ioctl(v->sys, KVM_CHECK_EXTENSION, KVM_CAP_VCPU_EVENTS) > 0, "KVM_CAP_VCPU_EVENTS", 0);
+  check(ioctl(v->sys, KVM_CHECK_EXTENSION, KVM_CAP_USER_NMI) > 0, "KVM_CAP_USER_NMI", 0);
+  check(ioctl(v->sys, KVM_CHECK_EXTENSION, KVM_CAP_MP_STATE) > 0, "KVM_CAP_MP_STATE", 0);
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev), 0);
+  check(!ev.exception.injected && !ev.interrupt.injected && !ev.nmi.pending && !ev.nmi.injected,
+        "no event at reset", ev.flags);
+  check((ev.flags & (KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW)) ==
+            (KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW),
+        "GET_VCPU_EVENTS flags", ev.flags);
+
+  memset(&ev, 0, sizeof(ev));
+  ev.flags = 1u << 31;
+  EXPECT_ERR(ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev), EINVAL);
+  ev.flags = 0;
+  ev.exception.injected = 1;
+  ev.exception.nr = 2; /* NMI is not an exception */
+  EXPECT_ERR(ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev), EINVAL);
+  ev.exception.nr = 32;
+  EXPECT_ERR(ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev), EINVAL);
+  EXPECT_ERR(ioctl(v->fd, KVM_SET_VCPU_EVENTS, NULL), EFAULT);
+
+  ev.exception.nr = 13;
+  ev.exception.has_error_code = 1;
+  ev.exception.error_code = 0x10;
+  ev.interrupt.injected = 1;
+  ev.interrupt.nr = 0x21;
+  ev.interrupt.shadow = 1;
+  ev.nmi.pending = 1;
+  ev.nmi.masked = 1;
+  ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev), 0);
+  memset(&back, 0, sizeof(back));
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_VCPU_EVENTS, &back), 0);
+  check(back.exception.injected && back.exception.nr == 13 && back.exception.has_error_code &&
+            back.exception.error_code == 0x10,
+        "the injected exception round trips", back.exception.nr);
+  check(back.interrupt.injected && back.interrupt.nr == 0x21, "the interrupt round trips",
+        back.interrupt.nr);
+  check(back.interrupt.shadow != 0, "the interrupt shadow round trips", back.interrupt.shadow);
+  check(back.nmi.pending && back.nmi.masked && !back.nmi.injected, "the NMI state round trips",
+        back.nmi.pending);
+  struct kvm_interrupt irq = {.irq = 0x22};
+  EXPECT_EQ(ioctl(v->fd, KVM_INTERRUPT, &irq), 0);
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_VCPU_EVENTS, &back), 0);
+  check(back.interrupt.injected && back.interrupt.nr == 0x22, "KVM_INTERRUPT replaces the vector",
+        back.interrupt.nr);
+
+  memset(&ev, 0, sizeof(ev));
+  ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev), 0);
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_VCPU_EVENTS, &back), 0);
+  check(!back.exception.injected && !back.interrupt.injected && !back.nmi.pending &&
+            !back.nmi.masked && !back.interrupt.shadow,
+        "events cleared", back.interrupt.injected);
+  irq.irq = 256;
+  EXPECT_ERR(ioctl(v->fd, KVM_INTERRUPT, &irq), EINVAL);
+  EXPECT_ERR(ioctl(v->fd, KVM_INTERRUPT, NULL), EFAULT);
+
+  struct kvm_mp_state mp = {.mp_state = 99};
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_MP_STATE, &mp), 0);
+  check(mp.mp_state == KVM_MP_STATE_RUNNABLE, "runnable at reset", mp.mp_state);
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_MP_STATE, &mp), 0);
+  mp.mp_state = KVM_MP_STATE_HALTED; /* needs an in-kernel irqchip */
+  EXPECT_ERR(ioctl(v->fd, KVM_SET_MP_STATE, &mp), EINVAL);
+  mp.mp_state = 1000;
+  EXPECT_ERR(ioctl(v->fd, KVM_SET_MP_STATE, &mp), EINVAL);
+
+  struct {
+    struct kvm_signal_mask head;
+    uint8_t set[8];
+  } mask = {.head.len = 4};
+  EXPECT_ERR(ioctl(v->fd, KVM_SET_SIGNAL_MASK, &mask), EINVAL);
+  mask.head.len = 8;
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_SIGNAL_MASK, &mask), 0);
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_SIGNAL_MASK, NULL), 0);
+}
+
+static int run_until(struct vcpu *v, uint32_t want, const char *what) {
+  int r = ioctl(v->fd, KVM_RUN, 0);
+  check(r == 0, what, r);
+  check(v->run->exit_reason == want, what, v->run->exit_reason);
+  return r == 0 && v->run->exit_reason == want;
+}
+
+static int io_port(struct vcpu *v) {
+  return v->run->exit_reason == KVM_EXIT_IO ? v->run->io.port : -1;
+}
+
+/* The guest program: an interrupt, the interrupt window, an NMI, and a TSC set from outside. */
+static void test_guest(const char *dev) {
+  struct vcpu v;
+  struct kvm_regs regs;
+
+  if (setup(&v, dev, program, sizeof(program))) {
+    failures++;
+    return;
+  }
+  struct kvm_run *run = v.run;
+  if (run_until(&v, KVM_EXIT_HLT, "STI; HLT exits with KVM_EXIT_HLT"))
+    check(run->if_flag == 1 && run->ready_for_interrupt_injection == 1,
+          "after STI: if_flag and ready_for_interrupt_injection", run->if_flag);
+  struct kvm_interrupt irq = {.irq = 0x20};
+  EXPECT_EQ(ioctl(v.fd, KVM_INTERRUPT, &irq), 0);
+  irq.irq = 0x21; /* as KVM without an irqchip: the last one queued wins */
+  EXPECT_EQ(ioctl(v.fd, KVM_INTERRUPT, &irq), 0);
+  irq.irq = 0x20;
+  EXPECT_EQ(ioctl(v.fd, KVM_INTERRUPT, &irq), 0);
+  if (run_until(&v, KVM_EXIT_IO, "the interrupt handler's OUT"))
+    check(io_port(&v) == 0x30, "KVM_INTERRUPT 0x20 ran the IVT's handler", io_port(&v));
+  if (run_until(&v, KVM_EXIT_IO, "OUT 0x12 with IF=0")) {
+    check(io_port(&v) == 0x12, "the handler's IRET returned past HLT", io_port(&v));
+    check(run->if_flag == 0 && run->ready_for_interrupt_injection == 0,
+          "after CLI: not ready for injection", run->if_flag);
+  }
+  run->request_interrupt_window = 1;
+  if (run_until(&v, KVM_EXIT_IRQ_WINDOW_OPEN, "STI opens the interrupt window")) {
+    check(run->if_flag == 1 && run->ready_for_interrupt_injection == 1, "the window is open: ready",
+          run->if_flag);
+    ioctl(v.fd, KVM_GET_REGS, &regs);
+    check(regs.rip >= CODE + 6 && regs.rip <= CODE + 7, "the window opens after STI's shadow",
+          (long)regs.rip);
+  }
+  run->request_interrupt_window = 0;
+  if (run_until(&v, KVM_EXIT_IO, "OUT 0x13")) check(io_port(&v) == 0x13, "OUT 0x13", io_port(&v));
+  run_until(&v, KVM_EXIT_HLT, "HLT before the NMI");
+  EXPECT_EQ(ioctl(v.fd, KVM_NMI, 0), 0);
+  if (run_until(&v, KVM_EXIT_IO, "the NMI handler's OUT"))
+    check(io_port(&v) == 0x31, "KVM_NMI ran vector 2's handler", io_port(&v));
+  if (run_until(&v, KVM_EXIT_IO, "OUT 0x14")) check(io_port(&v) == 0x14, "OUT 0x14", io_port(&v));
+  struct msrs m = {.head.nmsrs = 1, .e[0] = {.index = MSR_TSC, .data = TSC_SET}};
+  EXPECT_EQ(ioctl(v.fd, KVM_SET_MSRS, &m), 1);
+  m.e[0].data = 0;
+  EXPECT_EQ(ioctl(v.fd, KVM_GET_MSRS, &m), 1);
+  check(m.e[0].data >= TSC_SET && m.e[0].data < TSC_SET + (1ULL << 36), "the TSC reads back",
+        (long)m.e[0].data);
+  if (run_until(&v, KVM_EXIT_HLT, "RDTSC; HLT")) {
+    ioctl(v.fd, KVM_GET_REGS, &regs);
+    check(regs.rdx >= (TSC_SET >> 32) && regs.rdx <= (TSC_SET >> 32) + 8,
+          "the guest's RDTSC sees KVM_SET_MSRS's TSC", (long)regs.rdx);
+  }
+  teardown(&v);
+}
+
+static volatile sig_atomic_t usr1_seen, alarm_seen;
+static void on_usr1(int sig) {
+  (void)sig, usr1_seen++;
+}
+static void on_alarm(int sig) {
+  (void)sig, alarm_seen++;
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* KVM_SET_SIGNAL_MASK: SIGUSR1 blocked during KVM_RUN, so only the later SIGALRM ends it. */
+static void test_signal_mask(const char *dev) {
+  struct vcpu v;
+  struct sigaction usr1 = {.sa_handler = on_usr1}, alrm = {.sa_handler = on_alarm};
+
+  if (setup(&v, dev, spin, sizeof(spin))) {
+    failures++;
+    return;
+  }
+  sigaction(SIGUSR1, &usr1, NULL);
+  sigaction(SIGALRM, &alrm, NULL);
+  struct {
+    struct kvm_signal_mask head;
+    uint8_t set[8];
+  } mask = {.head.len = 8};
+  uint64_t blocked = 1ULL << (SIGUSR1 - 1);
+  memcpy(mask.set, &blocked, sizeof(blocked));
+  EXPECT_EQ(ioctl(v.fd, KVM_SET_SIGNAL_MASK, &mask), 0);
+  pid_t parent = getpid(), child = fork();
+  if (child == 0) {
+    usleep(200000);
+    kill(parent, SIGUSR1);
+    usleep(500000);
+    kill(parent, SIGALRM);
+    _exit(0);
+  }
+  double start = now();
+  errno = 0;
+  int r = ioctl(v.fd, KVM_RUN, 0);
+  double took = now() - start;
+  check(r == -1 && errno == EINTR, "SIGALRM ends KVM_RUN with EINTR", r);
+  check(took > 0.5, "SIGUSR1 (masked during KVM_RUN) did not end it", (long)(took * 1000));
+  check(alarm_seen == 1 && usr1_seen == 1, "both handlers ran once KVM_RUN returned", usr1_seen);
+  waitpid(child, NULL, 0);
+  teardown(&v);
+}
+
+int main(int argc, char **argv) {
+  const char *dev = argc > 1 ? argv[1] : "/dev/kagami";
+  struct vcpu v;
+
+  strict = strcmp(dev, "/dev/kagami") == 0;
+  if (setup(&v, dev, spin, sizeof(spin))) return 1;
+  test_msrs(&v);
+  test_fpu(&v);
+  test_events(&v);
+  teardown(&v);
+  test_guest(dev);
+  test_signal_mask(dev);
+  printf("%s: vCPU ABI on %s\n", failures ? "FAIL" : "PASS", dev);
+  return failures != 0;
+}
