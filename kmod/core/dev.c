@@ -46,7 +46,7 @@ static long kagami_dev_ioctl(struct file *file, unsigned int cmd, unsigned long 
 	case KVM_CHECK_EXTENSION:
 		return kagami_check_extension(NULL, arg);
 	case KVM_GET_VCPU_MMAP_SIZE:
-		return arg ? -EINVAL : PAGE_SIZE;
+		return arg ? -EINVAL : KAGAMI_VCPU_MMAP_PAGES * PAGE_SIZE;
 	case KVM_CREATE_VM:
 		return kagami_vm_create(arg);
 	case KVM_GET_SUPPORTED_CPUID:

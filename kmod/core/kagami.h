@@ -55,10 +55,15 @@ struct kagami_vm {
 	void *vendor;		/* (c) vendor state: vm_init sets, vm_destroy frees */
 };
 
+/* The vCPU mapping, as KVM on x86: the kvm_run page, then the port I/O data page. */
+#define KAGAMI_PIO_PAGE_OFFSET	1
+#define KAGAMI_VCPU_MMAP_PAGES	2
+
 struct kagami_vcpu {
 	struct kagami_vm *vm;	/* (c) holds a VM reference for the vCPU fd */
 	unsigned int id;	/* (c) KVM_CREATE_VCPU's argument */
 	struct kvm_run *run;	/* (c) shared page, mmap of the vCPU fd at offset 0 */
+	void *pio_data;		/* (c) port I/O data, at offset KVM_PIO_PAGE_OFFSET pages */
 	void *vendor;		/* (c) vendor state: vcpu_create sets, vcpu_free frees */
 	struct mutex mutex;	/* (c) serialises the vCPU's ioctls, guards (v) fields */
 	struct kvm_cpuid_entry2 *cpuid;	/* (v) KVM_SET_CPUID2's table, kvmalloc'ed */

@@ -18,8 +18,9 @@ void kagami_vcpu_free(struct kagami_vcpu *vcpu)
 	kagami_vendor->vcpu_free(vcpu);
 	kvfree(vcpu->cpuid);
 	mutex_destroy(&vcpu->mutex);
+	free_page((unsigned long)vcpu->pio_data);
 	free_page((unsigned long)vcpu->run);
-	atomic_dec(&kagami_stats.pages);
+	atomic_sub(KAGAMI_VCPU_MMAP_PAGES, &kagami_stats.pages);
 	kfree(vcpu);
 	atomic_dec(&kagami_stats.vcpus);
 }
@@ -32,15 +33,18 @@ static int kagami_vcpu_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* The mapping holds the file, so the page outlives every access through it. */
+/* The mapping holds the file, so the pages outlive every access through it. */
 static vm_fault_t kagami_vcpu_fault(struct vm_fault *vmf)
 {
 	struct kagami_vcpu *vcpu = vmf->vma->vm_file->private_data;
 	struct page *page;
 
-	if (vmf->pgoff != 0)
+	if (vmf->pgoff == 0)
+		page = virt_to_page(vcpu->run);
+	else if (vmf->pgoff == KAGAMI_PIO_PAGE_OFFSET)
+		page = virt_to_page(vcpu->pio_data);
+	else
 		return VM_FAULT_SIGBUS;
-	page = virt_to_page(vcpu->run);
 	get_page(page);
 	vmf->page = page;
 	return 0;
@@ -52,7 +56,8 @@ static const struct vm_operations_struct kagami_vcpu_vm_ops = {
 
 static int kagami_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	if (vma->vm_pgoff != 0 || vma_pages(vma) > 1)
+	if (vma->vm_pgoff >= KAGAMI_VCPU_MMAP_PAGES ||
+	    vma_pages(vma) > KAGAMI_VCPU_MMAP_PAGES - vma->vm_pgoff)
 		return -EINVAL;
 	vma->vm_ops = &kagami_vcpu_vm_ops;
 	return 0;
@@ -206,11 +211,14 @@ static struct kagami_vcpu *kagami_vcpu_alloc(struct kagami_vm *vm, unsigned int 
 	if (!vcpu)
 		return NULL;
 	vcpu->run = (struct kvm_run *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!vcpu->run) {
+	vcpu->pio_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!vcpu->run || !vcpu->pio_data) {
+		free_page((unsigned long)vcpu->pio_data);
+		free_page((unsigned long)vcpu->run);
 		kfree(vcpu);
 		return NULL;
 	}
-	atomic_inc(&kagami_stats.pages);
+	atomic_add(KAGAMI_VCPU_MMAP_PAGES, &kagami_stats.pages);
 	atomic_inc(&kagami_stats.vcpus);
 	vcpu->vm = vm;
 	vcpu->id = id;

@@ -105,9 +105,10 @@ static int svm_set_efer(struct vmcb *vmcb, u64 value, bool host)
 
 /*
  * APIC_BASE from userspace, as KVM's kvm_set_apic_base() without a local APIC:
- * no reserved bit (0-7, 9, 10: x2APIC is not offered, beyond MAXPHYADDR).
+ * no reserved bit (0-7, 9, 10: x2APIC is not offered, beyond MAXPHYADDR), so
+ * x2APIC mode and the invalid x2APIC-without-xAPIC state are refused too.
  */
-static int svm_set_apic_base(struct svm_vcpu *svm, u64 value)
+int svm_set_apic_base(struct svm_vcpu *svm, u64 value)
 {
 	u64 reserved = GENMASK_ULL(63, boot_cpu_data.x86_phys_bits) | 0x6ff;
 

@@ -6,6 +6,7 @@
 #include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <asm/io.h>
+#include <asm/msr.h>
 
 #include "x86/svm/svm.h"
 
@@ -79,6 +80,8 @@ int svm_vm_init(struct kagami_vm *vm)
 		return -ENOMEM;
 	}
 	svm_vm->npt_root_pa = __pa(svm_vm->npt_root);
+	/* As KVM's kvm_synchronize_tsc(): the vCPUs' TSCs start near 0 and in step. */
+	svm_vm->tsc_offset = -rdtsc();
 	vm->vendor = svm_vm;
 	return 0;
 }

@@ -6,15 +6,15 @@
 
 #include "x86/svm/svm.h"
 
-/* The data area follows struct kvm_run in the one shared page. */
-#define PIO_DATA_OFFSET		ALIGN(sizeof(struct kvm_run), 64)
-#define PIO_DATA_SIZE		(PAGE_SIZE - PIO_DATA_OFFSET)
+/* The data area is the vCPU mapping's second page, as KVM's KVM_PIO_PAGE_OFFSET. */
+#define PIO_DATA_OFFSET		(KAGAMI_PIO_PAGE_OFFSET * PAGE_SIZE)
+#define PIO_DATA_SIZE		PAGE_SIZE
 
 #define IOIO_ADDR_SHIFT		7	/* bits 7-9: 16, 32 or 64-bit addresses, one-hot */
 
 static u8 *pio_data(struct kagami_vcpu *vcpu)
 {
-	return (u8 *)vcpu->run + PIO_DATA_OFFSET;
+	return vcpu->pio_data;
 }
 
 static int pio_exit(struct kagami_vcpu *vcpu, bool in, u8 size, u16 port, u32 count)

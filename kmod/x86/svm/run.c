@@ -193,7 +193,12 @@ int svm_vcpu_run(struct kagami_vcpu *vcpu)
 
 	if (current->mm != vcpu->vm->mm)
 		return -EIO;	/* as KVM: only the VM's creator runs it */
+	/* Every return sets its own exit reason: nothing from the last exit survives. */
+	vcpu->run->exit_reason = KVM_EXIT_UNKNOWN;
 	r = svm_run_loop(vcpu, svm);
+	/* As KVM: KVM_EXIT_INTR goes with -EINTR and only with it. */
+	if (r == -EINTR)
+		vcpu->run->exit_reason = KVM_EXIT_INTR;
 	svm_fill_run_flags(vcpu, svm);
 	return r;
 }

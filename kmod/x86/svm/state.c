@@ -40,6 +40,7 @@ void svm_vmcb_init(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 	c->int_ctl = VMCB_V_INTR_MASKING;
 	c->nested_ctl = VMCB_NP_ENABLE;
 	c->nested_cr3 = svm_vm->npt_root_pa;
+	c->tsc_offset = svm_vm->tsc_offset;
 
 	seg_init(&s->cs, 0x9b);
 	s->cs.selector = 0xf000;
@@ -217,6 +218,9 @@ int svm_set_sregs(struct kagami_vcpu *vcpu, const struct kvm_sregs *k)
 	u64 efer = k->efer;
 
 	if (!svm_sregs_valid(k))
+		return -EINVAL;
+	/* As KVM's __set_sregs_common(): an APIC base it refuses fails the whole call. */
+	if (svm_set_apic_base(svm, k->apic_base))
 		return -EINVAL;
 	/* As KVM: LMA follows LME and CR0.PG, whatever userspace says. */
 	efer &= ~EFER_LMA;

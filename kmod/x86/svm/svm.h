@@ -73,6 +73,7 @@ struct svm_vcpu {
 struct svm_vm {
 	u64 *npt_root;			/* (c) PML4 page; lower levels guarded by vm->lock */
 	u64 npt_root_pa;		/* (c) */
+	u64 tsc_offset;			/* (c) every vCPU's TSC starts at 0 at VM creation */
 };
 
 static inline struct svm_vcpu *to_svm(struct kagami_vcpu *vcpu)
@@ -114,6 +115,7 @@ int svm_complete_ins(struct kagami_vcpu *vcpu);
 int svm_handle_msr(struct kagami_vcpu *vcpu);
 int svm_get_msr(struct kagami_vcpu *vcpu, u32 index, u64 *value);
 int svm_set_msr(struct kagami_vcpu *vcpu, u32 index, u64 value, bool host);
+int svm_set_apic_base(struct svm_vcpu *svm, u64 value);
 
 /* events.c: interrupts and NMIs from userspace, the interrupt window, KVM_GET/SET_VCPU_EVENTS. */
 void svm_inject_events(struct kagami_vcpu *vcpu, struct svm_vcpu *svm);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #define MEM_SIZE 0x4000UL
 #define CODE 0x1000
@@ -91,7 +92,7 @@ static int setup(struct vcpu *v, const char *dev, const uint8_t *code, size_t le
   if (ioctl(v->vm, KVM_SET_USER_MEMORY_REGION, &region)) return perror("slot"), -1;
   v->fd = ioctl(v->vm, KVM_CREATE_VCPU, 0);
   if (v->fd < 0) return perror("KVM_CREATE_VCPU"), -1;
-  v->run = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+  v->run = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
   if (v->run == MAP_FAILED) return perror("mmap kvm_run"), -1;
   struct kvm_sregs sregs;
   if (ioctl(v->fd, KVM_GET_SREGS, &sregs)) return perror("KVM_GET_SREGS"), -1;
@@ -104,7 +105,7 @@ static int setup(struct vcpu *v, const char *dev, const uint8_t *code, size_t le
 }
 
 static void teardown(struct vcpu *v) {
-  munmap(v->run, 4096);
+  munmap(v->run, 2 * 4096);
   close(v->fd);
   close(v->vm);
   close(v->sys);
@@ -172,6 +173,58 @@ static void test_msrs(struct vcpu *v) {
   m.e[0] = (struct kvm_msr_entry){.index = MSR_EFER};
   EXPECT_EQ(ioctl(v->fd, KVM_GET_MSRS, &m), 1);
   check(!(m.e[0].data & (1 << 12)), "EFER.SVME is hidden", m.e[0].data);
+}
+
+/* As KVM's tsc_msrs_test: a new vCPU's TSC starts at 0 (not the host's), and KVM_SET_MSRS and
+ * KVM_GET_MSRS round-trip it: what reads back is the value plus the host cycles in between.
+ * created: the host TSC before KVM_CREATE_VM. */
+static void test_tsc(struct vcpu *v, uint64_t created) {
+  struct {
+    struct kvm_msrs head;
+    struct kvm_msr_entry e[1];
+  } m = {.head.nmsrs = 1, .e[0].index = MSR_TSC};
+  uint64_t before, after;
+
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_MSRS, &m), 1);
+  after = __rdtsc();
+  check(m.e[0].data <= after - created, "a new vCPU's TSC counts from 0", (long)m.e[0].data);
+  /* KVM takes a host write of 0 for vCPU creation and keeps the VM's offset: kagami only. */
+  uint64_t values[] = {1ULL << 40, 1ULL << 42, 0};
+  for (size_t i = 0; i < (strict ? 3 : 2); i++) {
+    m.e[0].data = values[i];
+    before = __rdtsc();
+    EXPECT_EQ(ioctl(v->fd, KVM_SET_MSRS, &m), 1);
+    EXPECT_EQ(ioctl(v->fd, KVM_GET_MSRS, &m), 1);
+    after = __rdtsc();
+    check(m.e[0].data >= values[i] && m.e[0].data - values[i] <= after - before,
+          "the TSC reads back as set, plus the cycles in between", (long)m.e[0].data);
+  }
+}
+
+/* As KVM's kvm_set_apic_base() from KVM_SET_SREGS: reserved bits and x2APIC-without-xAPIC fail,
+ * and a failed call changes nothing. */
+static void test_apic_base(struct vcpu *v) {
+  struct kvm_sregs sregs, back;
+
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_SREGS, &sregs), 0);
+  uint64_t orig = sregs.apic_base;
+  check(!strict || orig == 0xfee00900, "the BSP's reset APIC base", (long)orig);
+  uint64_t bad[] = {0x400, 0xfee00400, 0xfee00901, 0xfee00a00, 1ULL << 63};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    sregs.apic_base = bad[i];
+    sregs.cr2 = 0x1234;
+    EXPECT_ERR(ioctl(v->fd, KVM_SET_SREGS, &sregs), EINVAL);
+    EXPECT_EQ(ioctl(v->fd, KVM_GET_SREGS, &back), 0);
+    check(back.apic_base == orig && back.cr2 != 0x1234, "a refused APIC base changes nothing",
+          (long)bad[i]);
+  }
+  sregs.apic_base = 0xfee00000; /* xAPIC disabled: valid */
+  sregs.cr2 = back.cr2;
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_SREGS, &sregs), 0);
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_SREGS, &back), 0);
+  check(back.apic_base == 0xfee00000, "a valid APIC base reads back", (long)back.apic_base);
+  sregs.apic_base = orig;
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_SREGS, &sregs), 0);
 }
 
 static void test_fpu(struct vcpu *v) {
@@ -444,8 +497,11 @@ int main(int argc, char **argv) {
   struct vcpu v;
 
   strict = strcmp(dev, "/dev/kagami") == 0;
+  uint64_t created = __rdtsc();
   if (setup(&v, dev, spin, sizeof(spin))) return 1;
+  test_tsc(&v, created);
   test_msrs(&v);
+  test_apic_base(&v);
   test_fpu(&v);
   test_events(&v);
   teardown(&v);

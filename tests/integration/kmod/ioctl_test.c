@@ -67,7 +67,7 @@ static void test_system_fd(int sys) {
   EXPECT_EQ(ioctl(sys, KVM_CHECK_EXTENSION, 0x7fff0000), 0);
   EXPECT_EQ(ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY), 1);
   long size = ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
-  check(size >= 4096, "KVM_GET_VCPU_MMAP_SIZE >= 4096", size, errno);
+  check(size == 2 * 4096, "KVM_GET_VCPU_MMAP_SIZE: kvm_run and the PIO page", size, errno);
   EXPECT_ERR(ioctl(sys, KVM_CREATE_VM, 1), EINVAL);
   EXPECT_ERR(ioctl(sys, KVM_CREATE_VM, ~0UL), EINVAL);
   EXPECT_ERR(ioctl(sys, KVM_RUN, 0), ENOTTY);
@@ -217,7 +217,15 @@ static void *test_vcpus(int sys, int vm, int *vcpu0) {
   EXPECT_ERR(ioctl(*vcpu0, 0xdeadbeef, 0), ENOTTY);
 
   void *bad = mmap(NULL, size, PROT_READ, MAP_SHARED, *vcpu0, PAGE);
-  check(bad == MAP_FAILED, "mmap of the vCPU fd at offset 4096 fails", 0, errno);
+  check(bad == MAP_FAILED, "mmap of the vCPU fd at offset 4096 past its end fails", 0, errno);
+  bad = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, *vcpu0, size);
+  check(bad == MAP_FAILED, "mmap of the vCPU fd at its end fails", 0, errno);
+  uint8_t *pio = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, *vcpu0, PAGE);
+  check(pio != MAP_FAILED, "mmap of the PIO page alone", 0, errno);
+  if (pio != MAP_FAILED) {
+    memset(pio, 0xab, PAGE); /* the whole page is there: no SIGBUS */
+    munmap(pio, PAGE);
+  }
   bad = mmap(NULL, size + PAGE, PROT_READ, MAP_SHARED, *vcpu0, 0);
   check(bad == MAP_FAILED, "mmap of the vCPU fd beyond its size fails", 0, errno);
   struct kvm_run *run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *vcpu0, 0);

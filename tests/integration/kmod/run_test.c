@@ -68,7 +68,7 @@ static int setup(struct vcpu *v, const uint8_t *code, size_t len) {
   if (ioctl(v->vm, KVM_SET_USER_MEMORY_REGION, &region)) return perror("slot"), -1;
   v->fd = ioctl(v->vm, KVM_CREATE_VCPU, 0);
   if (v->fd < 0) return perror("KVM_CREATE_VCPU"), -1;
-  v->run = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+  v->run = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
   if (v->run == MAP_FAILED) return perror("mmap kvm_run"), -1;
 
   struct {
@@ -91,6 +91,8 @@ static int setup(struct vcpu *v, const uint8_t *code, size_t len) {
 static int run_until(struct vcpu *v, uint32_t want, const char *what) {
   int r = ioctl(v->fd, KVM_RUN, 0);
   check(r == 0, what, r);
+  check(r != 0 || v->run->exit_reason != KVM_EXIT_INTR, "KVM_EXIT_INTR only with EINTR",
+        v->run->exit_reason);
   check(v->run->exit_reason == want, what, v->run->exit_reason);
   return r == 0 && v->run->exit_reason == want;
 }
@@ -155,12 +157,19 @@ static int string_io_test(void) {
     check(run->io.direction == KVM_EXIT_IO_OUT && run->io.port == 0x20 && run->io.size == 1 &&
               run->io.count == 3 && memcmp(data, "abc", 3) == 0,
           "REP OUTSB of abc to 0x20 in one exit", run->io.count);
+    check(run->io.data_offset == 4096, "I/O data on the second page, as KVM", run->io.data_offset);
   }
   if (run_until(&v, KVM_EXIT_IO, "REP INSB exits with KVM_EXIT_IO")) {
     data = (uint8_t *)run + run->io.data_offset;
     check(run->io.direction == KVM_EXIT_IO_IN && run->io.count == 2, "REP INSB of 2", 0);
     memcpy(data, "xy", 2);
   }
+  /* EINTR leaves KVM_EXIT_INTR behind; the next KVM_RUN that returns 0 must replace it. */
+  run->immediate_exit = 1;
+  errno = 0;
+  check(ioctl(v.fd, KVM_RUN, 0) == -1 && errno == EINTR, "immediate_exit gives EINTR", errno);
+  check(run->exit_reason == KVM_EXIT_INTR, "EINTR goes with KVM_EXIT_INTR", run->exit_reason);
+  run->immediate_exit = 0;
   if (run_until(&v, KVM_EXIT_HLT, "HLT after string I/O")) {
     ioctl(v.fd, KVM_GET_REGS, &regs);
     check(memcmp(v.mem + 0x3000, "xy", 2) == 0, "INSB wrote to ES:DI", v.mem[0x3000]);
