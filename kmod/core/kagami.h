@@ -79,6 +79,7 @@ struct kagami_stats {
 	atomic_t vcpus;
 	atomic_t pages;		/* pages the module allocated and has not freed */
 	atomic_t pinned;	/* guest pages pinned for nested page tables */
+	atomic_t huge;		/* 2 MiB nested-page-table leaves */
 };
 
 extern struct kagami_stats kagami_stats;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* npt.c: the VM's nested page table: 4 KiB mappings built on nested page faults, pinned pages. */
+/* npt.c: the VM's nested page table: 4 KiB and 2 MiB mappings built on nested page faults. */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
@@ -20,10 +20,12 @@
 #define NPT_US		BIT_ULL(2)
 #define NPT_A		BIT_ULL(5)
 #define NPT_D		BIT_ULL(6)
+#define NPT_PS		BIT_ULL(7)	/* a 2 MiB leaf in a level-2 table */
 #define NPT_ADDR	GENMASK_ULL(51, 12)
 #define NPT_TABLE	(NPT_P | NPT_RW | NPT_US | NPT_A)
 #define NPT_LEVELS	4
 #define NPT_GPA_BITS	48
+#define NPT_HUGE_PAGES	(PMD_SIZE / PAGE_SIZE)
 
 static u64 *npt_alloc_table(void)
 {
@@ -40,12 +42,14 @@ static void npt_free_table(u64 *table)
 	atomic_dec(&kagami_stats.pages);
 }
 
-static void npt_unpin(u64 leaf)
+static void npt_unpin(u64 leaf, unsigned long npages)
 {
 	struct page *page = pfn_to_page((leaf & NPT_ADDR) >> PAGE_SHIFT);
 
-	unpin_user_pages_dirty_lock(&page, 1, leaf & NPT_RW);
-	atomic_dec(&kagami_stats.pinned);
+	unpin_user_page_range_dirty_lock(page, npages, leaf & NPT_RW);
+	atomic_sub(npages, &kagami_stats.pinned);
+	if (npages > 1)
+		atomic_dec(&kagami_stats.huge);
 }
 
 /* Frees every table below this one and unpins every page it maps. */
@@ -59,8 +63,8 @@ static void npt_clear_level(u64 *table, int level)
 		if (!(entry & NPT_P))
 			continue;
 		table[i] = 0;
-		if (level == 1) {
-			npt_unpin(entry);
+		if (level == 1 || (entry & NPT_PS)) {
+			npt_unpin(entry, level == 1 ? 1 : NPT_HUGE_PAGES);
 			continue;
 		}
 		npt_clear_level(__va(entry & NPT_ADDR), level - 1);
@@ -80,6 +84,13 @@ int svm_vm_init(struct kagami_vm *vm)
 		return -ENOMEM;
 	}
 	svm_vm->npt_root_pa = __pa(svm_vm->npt_root);
+	svm_vm->huge_pages = kmalloc_array(NPT_HUGE_PAGES, sizeof(struct page *),
+					   GFP_KERNEL_ACCOUNT);
+	if (!svm_vm->huge_pages) {
+		npt_free_table(svm_vm->npt_root);
+		kfree(svm_vm);
+		return -ENOMEM;
+	}
 	/* As KVM's kvm_synchronize_tsc(): the vCPUs' TSCs start near 0 and in step. */
 	svm_vm->tsc_offset = -rdtsc();
 	vm->vendor = svm_vm;
@@ -95,6 +106,7 @@ void svm_vm_destroy(struct kagami_vm *vm)
 		return;
 	npt_clear_level(svm_vm->npt_root, NPT_LEVELS);
 	npt_free_table(svm_vm->npt_root);
+	kfree(svm_vm->huge_pages);
 	kfree(svm_vm);
 	vm->vendor = NULL;
 }
@@ -114,15 +126,26 @@ void svm_memslots_changed(struct kagami_vm *vm)
 	up_write(&vm->run_sem);
 }
 
-/* Installs gpa -> hpa (vm->lock held). 0, -EEXIST if mapped already, or -ENOMEM. */
-static int npt_map(struct svm_vm *svm_vm, u64 gpa, u64 hpa, bool writable)
+static u64 *npt_entry(u64 *table, u64 gpa, int level)
+{
+	return &table[(gpa >> (PAGE_SHIFT + 9 * (level - 1))) & 511];
+}
+
+/*
+ * Installs gpa -> hpa as a leaf at leaf_level, 1 (4 KiB) or 2 (2 MiB), with
+ * vm->lock held. 0, -EEXIST if something maps gpa at that level already (a
+ * 2 MiB leaf, or for a 2 MiB leaf a table of 4 KiB ones), or -ENOMEM.
+ */
+static int npt_map(struct svm_vm *svm_vm, u64 gpa, u64 hpa, bool writable, int leaf_level)
 {
 	u64 *table = svm_vm->npt_root;
+	u64 *entry;
 	int level;
 
-	for (level = NPT_LEVELS; level > 1; level--) {
-		u64 *entry = &table[(gpa >> (PAGE_SHIFT + 9 * (level - 1))) & 511];
-
+	for (level = NPT_LEVELS; level > leaf_level; level--) {
+		entry = npt_entry(table, gpa, level);
+		if (*entry & NPT_PS)
+			return -EEXIST;
 		if (!(*entry & NPT_P)) {
 			u64 *next = npt_alloc_table();
 
@@ -132,10 +155,11 @@ static int npt_map(struct svm_vm *svm_vm, u64 gpa, u64 hpa, bool writable)
 		}
 		table = __va(*entry & NPT_ADDR);
 	}
-	table += (gpa >> PAGE_SHIFT) & 511;
-	if (*table & NPT_P)
+	entry = npt_entry(table, gpa, leaf_level);
+	if (*entry & NPT_P)
 		return -EEXIST;
-	*table = hpa | NPT_P | NPT_US | NPT_A | NPT_D | (writable ? NPT_RW : 0);
+	*entry = hpa | NPT_P | NPT_US | NPT_A | NPT_D | (writable ? NPT_RW : 0) |
+		 (leaf_level == 2 ? NPT_PS : 0);
 	return 0;
 }
 
@@ -152,6 +176,50 @@ static const struct kagami_memslot *npt_find_slot(struct kagami_vm *vm, u64 gfn)
 	return NULL;
 }
 
+static unsigned long npt_slot_hva(const struct kagami_memslot *slot, u64 gfn)
+{
+	return slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
+}
+
+/*
+ * The 2 MiB around gpa in one leaf, when the VMM's memory there is one
+ * physically contiguous, 2 MiB-aligned run of pages (a transparent or
+ * hugetlbfs huge page: the faulting page's folio says whether to try, so that
+ * ordinary memory is not faulted in 2 MiB at a time). All 512 pages are
+ * pinned, so each guest page maps exactly the page the VMM has at that
+ * address. 0 when mapped, else nothing changed and the caller maps 4 KiB.
+ */
+static int npt_map_huge(struct kagami_vm *vm, const struct kagami_memslot *slot, u64 gpa,
+			struct page *faulting, unsigned int gup_flags)
+{
+	struct folio *folio = page_folio(faulting);
+	struct svm_vm *svm_vm = vm->vendor;
+	struct page **pages = svm_vm->huge_pages;
+	u64 gfn = (gpa >> PAGE_SHIFT) & ~(u64)(NPT_HUGE_PAGES - 1);
+	unsigned long pfn;
+	int i, n;
+
+	if (!folio_test_large(folio) || folio_size(folio) < PMD_SIZE)
+		return -ENOENT;
+	if (gfn < slot->base_gfn || gfn + NPT_HUGE_PAGES > slot->base_gfn + slot->npages)
+		return -ENOENT;
+	n = pin_user_pages_fast(npt_slot_hva(slot, gfn), NPT_HUGE_PAGES, gup_flags, pages);
+	if (n <= 0)
+		return -ENOENT;
+	pfn = page_to_pfn(pages[0]);
+	for (i = 0; i < n; i++)
+		if (page_to_pfn(pages[i]) != pfn + i)
+			break;
+	if (i == NPT_HUGE_PAGES && IS_ALIGNED(pfn, NPT_HUGE_PAGES) &&
+	    !npt_map(svm_vm, gfn << PAGE_SHIFT, PFN_PHYS(pfn), gup_flags & FOLL_WRITE, 2)) {
+		atomic_add(NPT_HUGE_PAGES, &kagami_stats.pinned);
+		atomic_inc(&kagami_stats.huge);
+		return 0;
+	}
+	unpin_user_pages(pages, n);
+	return -ENOENT;
+}
+
 /*
  * Pins the VMM page behind gpa and maps it (vm->lock held). The pin keeps the
  * page for as long as the mapping exists, even if the VMM unmaps it: the
@@ -159,17 +227,21 @@ static const struct kagami_memslot *npt_find_slot(struct kagami_vm *vm, u64 gfn)
  */
 static int npt_map_slot_page(struct kagami_vm *vm, const struct kagami_memslot *slot, u64 gpa)
 {
-	unsigned long hva = slot->userspace_addr +
-			    (((gpa >> PAGE_SHIFT) - slot->base_gfn) << PAGE_SHIFT);
+	unsigned long hva = npt_slot_hva(slot, gpa >> PAGE_SHIFT);
 	bool writable = !(slot->flags & KVM_MEM_READONLY);
+	unsigned int gup_flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
 	struct page *page;
 	int r;
 
-	r = pin_user_pages_fast(hva, 1, FOLL_LONGTERM | (writable ? FOLL_WRITE : 0), &page);
+	r = pin_user_pages_fast(hva, 1, gup_flags, &page);
 	if (r != 1)
 		return r < 0 ? r : -EFAULT;
+	if (!npt_map_huge(vm, slot, gpa, page, gup_flags)) {
+		unpin_user_page(page);
+		return 0;
+	}
 	atomic_inc(&kagami_stats.pinned);
-	r = npt_map(vm->vendor, gpa & PAGE_MASK, page_to_phys(page), writable);
+	r = npt_map(vm->vendor, gpa & PAGE_MASK, page_to_phys(page), writable, 1);
 	if (r) {
 		unpin_user_page(page);
 		atomic_dec(&kagami_stats.pinned);

@@ -73,6 +73,7 @@ struct svm_vcpu {
 struct svm_vm {
 	u64 *npt_root;			/* (c) PML4 page; lower levels guarded by vm->lock */
 	u64 npt_root_pa;		/* (c) */
+	struct page **huge_pages;	/* (c) scratch for npt_map_huge(), under vm->lock */
 	u64 tsc_offset;			/* (c) every vCPU's TSC starts at 0 at VM creation */
 };
 

@@ -56,15 +56,19 @@ struct vcpu {
   uint8_t *mem;
 };
 
-static int setup(struct vcpu *v, const uint8_t *code, size_t len) {
+/* A VM whose slot 0 is mem_size bytes at mem (MEM_SIZE of fresh shared memory when NULL), with
+ * code at CODE, in real mode. */
+static int setup_with(struct vcpu *v, const uint8_t *code, size_t len, uint8_t *mem,
+                      size_t mem_size) {
   v->sys = open("/dev/kagami", O_RDWR | O_CLOEXEC);
   if (v->sys < 0) return perror("open /dev/kagami"), -1;
   v->vm = ioctl(v->sys, KVM_CREATE_VM, 0);
-  v->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  v->mem =
+      mem ? mem : mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (v->vm < 0 || v->mem == MAP_FAILED) return perror("KVM_CREATE_VM"), -1;
   memcpy(v->mem + CODE, code, len);
   struct kvm_userspace_memory_region region = {
-      .slot = 0, .memory_size = MEM_SIZE, .userspace_addr = (uintptr_t)v->mem};
+      .slot = 0, .memory_size = mem_size, .userspace_addr = (uintptr_t)v->mem};
   if (ioctl(v->vm, KVM_SET_USER_MEMORY_REGION, &region)) return perror("slot"), -1;
   v->fd = ioctl(v->vm, KVM_CREATE_VCPU, 0);
   if (v->fd < 0) return perror("KVM_CREATE_VCPU"), -1;
@@ -86,6 +90,10 @@ static int setup(struct vcpu *v, const uint8_t *code, size_t len) {
   struct kvm_regs regs = {.rip = CODE, .rflags = 2};
   if (ioctl(v->fd, KVM_SET_REGS, &regs)) return perror("KVM_SET_REGS"), -1;
   return 0;
+}
+
+static int setup(struct vcpu *v, const uint8_t *code, size_t len) {
+  return setup_with(v, code, len, NULL, MEM_SIZE);
 }
 
 static int run_until(struct vcpu *v, uint32_t want, const char *what) {
@@ -180,6 +188,82 @@ static int string_io_test(void) {
   return failures != 0;
 }
 
+/* Real mode: the bytes at 0x8000 and at 0xfffff (ES = 0xf000), each OUT to 0x10, then a write
+ * of 0x77 to 0x8000, then HLT. */
+static const uint8_t reads_low_memory[] = {
+    0xa0, 0x00, 0x80,             /* mov al, [0x8000] */
+    0xe6, 0x10,                   /* out 0x10, al */
+    0xb8, 0x00, 0xf0,             /* mov ax, 0xf000 */
+    0x8e, 0xc0,                   /* mov es, ax */
+    0x26, 0xa0, 0xff, 0xff,       /* mov al, es:[0xffff] */
+    0xe6, 0x10,                   /* out 0x10, al */
+    0xc6, 0x06, 0x00, 0x80, 0x77, /* mov byte [0x8000], 0x77 */
+    0xf4,                         /* hlt */
+};
+
+/* The "huge N" line of kagami's debugfs live_objects: 2 MiB nested-page-table leaves. */
+static long huge_leaves(void) {
+  FILE *f = fopen("/sys/kernel/debug/kagami/live_objects", "r");
+  char line[64];
+  long n = -1;
+  while (f && fgets(line, sizeof(line), f))
+    if (sscanf(line, "huge %ld", &n) == 1) break;
+  if (f) fclose(f);
+  return n;
+}
+
+/* Anonymous memory in transparent huge pages: 4 MiB, 2 MiB-aligned, touched. */
+static uint8_t *huge_memory(void) {
+  const size_t huge = 2UL << 20;
+  uint8_t *p = mmap(NULL, 3 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  p = (uint8_t *)(((uintptr_t)p + huge - 1) & ~(huge - 1));
+  if (madvise(p, 2 * huge, MADV_HUGEPAGE)) return NULL;
+  memset(p, 0, 2 * huge);
+  return p;
+}
+
+/* The guest of reads_low_memory on memory at mem (slot 0 at GPA 0, 2 MiB): it must see the
+ * VMM's bytes and the VMM its write, whether kagami maps a 2 MiB leaf (want_huge) or 4 KiB. */
+static void low_memory_guest(uint8_t *mem, long want_huge, const char *what) {
+  struct vcpu v;
+  long before = huge_leaves();
+
+  mem[0x8000] = 0x5a;
+  mem[0xfffff] = 0xa5;
+  if (setup_with(&v, reads_low_memory, sizeof(reads_low_memory), mem, 2UL << 20)) {
+    failures++;
+    return;
+  }
+  struct kvm_run *run = v.run;
+  if (run_until(&v, KVM_EXIT_IO, what))
+    check(((uint8_t *)run + run->io.data_offset)[0] == 0x5a, "the guest reads 0x8000", 0);
+  check(huge_leaves() - before == want_huge, what, huge_leaves() - before);
+  if (run_until(&v, KVM_EXIT_IO, what))
+    check(((uint8_t *)run + run->io.data_offset)[0] == 0xa5, "the guest reads 0xfffff", 0);
+  if (run_until(&v, KVM_EXIT_HLT, what))
+    check(mem[0x8000] == 0x77, "the VMM sees 0x77", mem[0x8000]);
+  close(v.fd);
+  close(v.vm);
+  close(v.sys);
+  munmap(run, 2 * 4096);
+}
+
+/* 2 MiB nested-page-table leaves where the VMM's memory is a transparent huge page; 4 KiB where
+ * the same memory is not 2 MiB-aligned to the guest, or is not huge. */
+static int huge_page_test(void) {
+  uint8_t *mem = huge_memory();
+  if (!mem) return perror("huge memory"), 1;
+  if (huge_leaves() < 0) return printf("FAIL: no huge line in debugfs live_objects\n"), 1;
+  low_memory_guest(mem, 1, "a transparent huge page maps as one 2 MiB leaf");
+  low_memory_guest(mem + 4096, 0, "the same memory 4 KiB off 2 MiB alignment maps 4 KiB pages");
+  uint8_t *small = mmap(NULL, 2UL << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  low_memory_guest(small, 0, "shared memory in 4 KiB pages maps 4 KiB pages");
+  check(huge_leaves() == 0, "no 2 MiB leaf outlives its VM", huge_leaves());
+  printf("%s: 2 MiB nested pages\n", failures ? "FAIL" : "PASS");
+  return failures != 0;
+}
+
 static void on_alarm(int sig) {
   (void)sig;
 }
@@ -215,5 +299,5 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: run_test [--spin MARKER]\n");
     return 2;
   }
-  return exits() | string_io_test() | signal_test();
+  return exits() | string_io_test() | signal_test() | huge_page_test();
 }

@@ -25,7 +25,7 @@ expect_no_live_objects() {
   mount_debugfs
   local live
   live=$(tr '\n' ' ' </sys/kernel/debug/kagami/live_objects)
-  [[ $live == "vms 0 vcpus 0 pages 0 pinned 0 " ]] || fail "objects left alive: $live"
+  [[ $live == "vms 0 vcpus 0 pages 0 pinned 0 huge 0 " ]] || fail "objects left alive: $live"
 }
 
 # EFER of CPU 0 through the msr driver.

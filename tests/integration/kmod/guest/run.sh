@@ -3,6 +3,7 @@
 # shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 run_test=$1
+mount_debugfs
 
 "$run_test" || fail "run_test failed"
 expect_no_live_objects
