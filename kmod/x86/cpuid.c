@@ -13,7 +13,8 @@
  * guest: no VMX/SVM, MONITOR, x2APIC (no in-kernel APIC yet), XSAVE and what
  * depends on it (AVX, FMA, F16C: the guest FPU state is switched with FXSAVE),
  * PCID, TSC deadline, MTRR and MCA (their MSRs are not emulated), performance
- * monitoring, RDTSCP (TSC_AUX is not loaded into the CPU yet).
+ * monitoring. RDTSCP and RDPID stay where the CPU has them: the guest's
+ * TSC_AUX is loaded around VMRUN.
  */
 /* FPU..PAE, CX8, APIC, SEP, PGE, CMOV, PAT, PSE36, CLFSH, MMX, FXSR, SSE, SSE2 */
 #define LEAF1_EDX	0x078bab7fU
@@ -23,8 +24,9 @@
 #define LEAF7_EBX	(BIT(0) | BIT(3) | BIT(7) | BIT(8) | BIT(9) | BIT(18) | BIT(19) | \
 			 BIT(20) | BIT(23) | BIT(29))
 #define EXT1_ECX	(BIT(0) | BIT(5) | BIT(6) | BIT(7) | BIT(8))
-#define EXT1_EDX	((LEAF1_EDX & 0x0183f3ffU) | BIT(11) | BIT(20) | BIT(22) | BIT(26) | BIT(29) | \
-			 BIT(30) | BIT(31))
+#define LEAF7_ECX	BIT(22)		/* RDPID */
+#define EXT1_EDX	((LEAF1_EDX & 0x0183f3ffU) | BIT(11) | BIT(20) | BIT(22) | BIT(26) | BIT(27) | \
+			 BIT(29) | BIT(30) | BIT(31))
 #define MAX_BASIC_LEAF	0xd
 #define MAX_EXT_LEAF	0x80000008
 
@@ -54,7 +56,7 @@ static int cpuid_add(struct cpuid_list *l, u32 function, u32 index, u32 flags)
 		if (index == 0)
 			e->eax = 0;	/* no subleaf 1 */
 		e->ebx &= LEAF7_EBX;
-		e->ecx = 0;
+		e->ecx &= LEAF7_ECX;
 		e->edx = 0;
 		break;
 	case 5: case 6: case 0xa: case 0xd:

@@ -131,6 +131,7 @@ static void svm_enter_guest(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 	svm_fxrstor(svm->fpu);
 	cpu = smp_processor_id();
 	svm_assign_asid(svm, cpu);
+	svm_load_guest_host_state(svm);
 	if (svm->npt_generation != vcpu->vm->npt_generation) {
 		svm->npt_generation = vcpu->vm->npt_generation;
 		vmcb->control.tlb_control = VMCB_TLB_FLUSH_ALL;
@@ -144,6 +145,7 @@ static void svm_enter_guest(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 	local_irq_disable();
 	svm_stgi();
 	svm_restore_host_dr(svm, host_dr);
+	svm_put_guest_host_state(svm);
 	local_irq_enable();
 	vmcb->control.tlb_control = 0;
 	vmcb->control.event_inj = 0;

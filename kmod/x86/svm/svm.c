@@ -9,9 +9,11 @@
 #include <linux/smp.h>
 #include <asm/io.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/processor.h>
 
 #include "core/kagami.h"
+
 #include "x86/svm/svm.h"
 
 /*
@@ -25,6 +27,8 @@ struct svm_cpu {
 	u64 asid_generation;	/* bumped, with a full flush, when the ASIDs run out */
 	u32 next_asid;
 	u32 max_asid;
+	u64 host_tsc_aux;	/* TSC_AUX as Linux set it on this CPU (its CPU and node) */
+	struct svm_vcpu *last_vcpu;	/* the vCPU that last ran here, for the IBPB */
 };
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpus);
@@ -46,6 +50,43 @@ bool svm_has_nrips(void)
  * whole when the vCPU moved, so nothing cached for it elsewhere or earlier
  * survives, and when this CPU's ASIDs wrap.
  */
+/* RDTSCP or RDPID read TSC_AUX in the guest: the guest's value is loaded around VMRUN. */
+static bool svm_has_tsc_aux(void)
+{
+	return boot_cpu_has(X86_FEATURE_RDTSCP) || boot_cpu_has(X86_FEATURE_RDPID);
+}
+
+/*
+ * The host state VMRUN and VMLOAD leave alone and the guest can change,
+ * switched to the guest's (preemption off, before VMRUN). TSC_AUX: guest
+ * writes are intercepted, so the CPU holds the host's value until here.
+ * SPEC_CTRL needs no switch: the guest cannot reach it (its MSRs exit and are
+ * refused, CPUID hides IBRS and SSBD), so the host's setting stays in force
+ * in the guest. The branch predictor is flushed (IBPB, where the kernel uses
+ * it) when another vCPU ran on this CPU last, so one guest cannot steer
+ * another's indirect branches, as KVM does when it switches VMCBs.
+ */
+void svm_load_guest_host_state(struct svm_vcpu *svm)
+{
+	struct svm_cpu *sd = this_cpu_ptr(&svm_cpus);
+
+	if (sd->last_vcpu != svm) {
+		sd->last_vcpu = svm;
+		indirect_branch_prediction_barrier();
+	}
+	if (svm_has_tsc_aux() && svm->tsc_aux != sd->host_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, svm->tsc_aux);
+}
+
+/* After the exit: the host's TSC_AUX back, before anything in the host can read it. */
+void svm_put_guest_host_state(struct svm_vcpu *svm)
+{
+	struct svm_cpu *sd = this_cpu_ptr(&svm_cpus);
+
+	if (svm_has_tsc_aux() && svm->tsc_aux != sd->host_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, sd->host_tsc_aux);
+}
+
 void svm_assign_asid(struct svm_vcpu *svm, int cpu)
 {
 	struct svm_cpu *sd = this_cpu_ptr(&svm_cpus);
@@ -132,6 +173,9 @@ static int svm_hardware_enable(void)
 		return -ENOMEM;
 	}
 	atomic_add(2, &kagami_stats.pages);
+	if (svm_has_tsc_aux())
+		rdmsrl(MSR_TSC_AUX, cpu->host_tsc_aux);
+	cpu->last_vcpu = NULL;
 	cpu->hsave = hsave;
 	/* ASID 0 is the host's; the first VMRUN here starts a new generation. */
 	cpu->max_asid = cpuid_ebx(AMD_CPUID_SVM_FEATURES) - 1;
@@ -185,9 +229,13 @@ static void svm_free_pages(void *addr, unsigned int order)
 static void svm_vcpu_free(struct kagami_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = vcpu->vendor;
+	int cpu;
 
 	if (!svm)
 		return;
+	/* A later vCPU at the same address must still get its IBPB. */
+	for_each_possible_cpu(cpu)
+		cmpxchg(&per_cpu(svm_cpus, cpu).last_vcpu, svm, NULL);
 	svm_free_pages(svm->vmcb, 0);
 	svm_free_pages(svm->iopm, SVM_IOPM_ORDER);
 	svm_free_pages(svm->msrpm, SVM_MSRPM_ORDER);

@@ -89,6 +89,8 @@ void kagami_svm_vmrun(u64 vmcb_pa, u64 *gprs, u64 host_save_pa);
 u64 svm_host_save_pa(void);
 bool svm_has_nrips(void);
 void svm_assign_asid(struct svm_vcpu *svm, int cpu);
+void svm_load_guest_host_state(struct svm_vcpu *svm);
+void svm_put_guest_host_state(struct svm_vcpu *svm);
 
 /* state.c: the VMCB at reset, and KVM_GET/SET_REGS and SREGS. */
 void svm_vmcb_init(struct kagami_vcpu *vcpu, struct svm_vcpu *svm);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* run_test: KVM_RUN on /dev/kagami with a tiny real-mode guest: every exit kind, signals, spin. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -264,6 +266,64 @@ static int huge_page_test(void) {
   return failures != 0;
 }
 
+/* Real mode: WRMSR TSC_AUX = 0x1234, RDTSCP, OUT of ECX (what RDTSCP read) to 0x10, HLT. */
+static const uint8_t tsc_aux_program[] = {
+    0x66, 0xb9, 0x03, 0x01, 0x00, 0xc0, /* mov ecx, 0xc0000103 (TSC_AUX) */
+    0x66, 0xb8, 0x34, 0x12, 0x00, 0x00, /* mov eax, 0x1234 */
+    0x66, 0x31, 0xd2,                   /* xor edx, edx */
+    0x0f, 0x30,                         /* wrmsr */
+    0x0f, 0x01, 0xf9,                   /* rdtscp */
+    0x66, 0x89, 0xc8,                   /* mov eax, ecx */
+    0x66, 0xe7, 0x10,                   /* out 0x10, eax */
+    0xf4,                               /* hlt */
+};
+
+static int64_t host_tsc_aux(void) {
+  uint64_t value;
+  int fd = open("/dev/cpu/0/msr", O_RDONLY);
+  int ok = fd >= 0 && pread(fd, &value, 8, 0xc0000103) == 8;
+  if (fd >= 0) close(fd);
+  return ok ? (int64_t)value : -1;
+}
+
+/* The guest's TSC_AUX is its own (RDTSCP reads what it wrote) and the host's survives, on a CPU
+ * with RDTSCP (the nested host has it): KVM_GET_SUPPORTED_CPUID reports it, too. */
+static int tsc_aux_test(void) {
+  cpu_set_t cpu0;
+  CPU_ZERO(&cpu0);
+  CPU_SET(0, &cpu0);
+  if (sched_setaffinity(0, sizeof(cpu0), &cpu0)) return perror("sched_setaffinity"), 1;
+  int64_t host_before = host_tsc_aux();
+  if (host_before < 0) return perror("/dev/cpu/0/msr (modprobe msr)"), 1;
+
+  struct vcpu v;
+  if (setup(&v, tsc_aux_program, sizeof(tsc_aux_program))) return 1;
+  struct {
+    struct kvm_cpuid2 head;
+    struct kvm_cpuid_entry2 entries[128];
+  } supported = {.head.nent = 128};
+  check(ioctl(v.sys, KVM_GET_SUPPORTED_CPUID, &supported) == 0, "KVM_GET_SUPPORTED_CPUID", errno);
+  uint32_t ext1_edx = 0;
+  for (uint32_t i = 0; i < supported.head.nent; i++)
+    if (supported.entries[i].function == 0x80000001) ext1_edx = supported.entries[i].edx;
+  check(ext1_edx & (1u << 27), "RDTSCP is in KVM_GET_SUPPORTED_CPUID", ext1_edx);
+  if (run_until(&v, KVM_EXIT_IO, "RDTSCP's ECX goes out")) {
+    uint32_t got;
+    memcpy(&got, (uint8_t *)v.run + v.run->io.data_offset, 4);
+    check(v.run->io.size == 4 && got == 0x1234, "RDTSCP reads the guest's TSC_AUX", got);
+  }
+  check(host_tsc_aux() == host_before, "the host's TSC_AUX is back after the exit", host_tsc_aux());
+  run_until(&v, KVM_EXIT_HLT, "HLT after RDTSCP");
+  struct {
+    struct kvm_msrs head;
+    struct kvm_msr_entry entry;
+  } msrs = {.head.nmsrs = 1, .entry.index = 0xc0000103};
+  check(ioctl(v.fd, KVM_GET_MSRS, &msrs) == 1 && msrs.entry.data == 0x1234,
+        "KVM_GET_MSRS reads the guest's TSC_AUX", (long)msrs.entry.data);
+  printf("%s: TSC_AUX\n", failures ? "FAIL" : "PASS");
+  return failures != 0;
+}
+
 static void on_alarm(int sig) {
   (void)sig;
 }
@@ -299,5 +359,5 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: run_test [--spin MARKER]\n");
     return 2;
   }
-  return exits() | string_io_test() | signal_test() | huge_page_test();
+  return exits() | string_io_test() | signal_test() | huge_page_test() | tsc_aux_test();
 }

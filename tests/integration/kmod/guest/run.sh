@@ -4,6 +4,7 @@
 source "$(dirname "$0")/common.sh"
 run_test=$1
 mount_debugfs
+modprobe msr
 
 "$run_test" || fail "run_test failed"
 expect_no_live_objects
