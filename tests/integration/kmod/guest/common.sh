@@ -26,8 +26,8 @@ expect_no_live_objects() {
   local live
   live=$(tr '\n' ' ' </sys/kernel/debug/kagami/live_objects)
   # Every count (vms, vcpus, pages, pinned, huge) must be 0.
-  [[ $live =~ ^(vms|vcpus|pages|pinned|huge)\ 0\ (vcpus|pages|pinned|huge)\ 0\ .*$ &&
-    ! $live =~ [1-9] && $live == *"huge 0 "* ]] || fail "objects left alive: $live"
+  [[ $live =~ ^([a-z_]+\ 0\ )+$ && $live == "vms 0 vcpus 0 pages 0 pinned 0 huge 0 "* ]] ||
+    fail "objects left alive: $live"
 }
 
 # EFER of CPU 0 through the msr driver.
