@@ -145,24 +145,37 @@ void Bus::add(uint64_t base, uint64_t size, BusDevice& device, unsigned widths, 
   ranges_.insert(next, Range{base, size, &device, widths, std::move(name)});
 }
 
-const Bus::Range* Bus::find(uint64_t addr, uint64_t len) const {
-  auto next = std::upper_bound(ranges_.begin(), ranges_.end(), addr,
-                               [](uint64_t a, const Range& range) { return a < range.base; });
-  if (next == ranges_.begin()) return nullptr;
-  const Range& range = *std::prev(next);
-  uint64_t offset = addr - range.base;
-  if (offset > range.size - 1 || len - 1 > range.size - 1 - offset) return nullptr;
-  return &range;
+void Bus::remove(uint64_t base, BusDevice& device) {
+  std::unique_lock lock(lock_);
+  auto range = std::lower_bound(ranges_.begin(), ranges_.end(), base,
+                                [](const Range& r, uint64_t addr) { return r.base < addr; });
+  if (range == ranges_.end() || range->base != base || range->device != &device) {
+    throw std::invalid_argument(name_ + " bus: cannot remove the range at " + hex(base) +
+                                ": no range of that device starts there");
+  }
+  ranges_.erase(range);
 }
 
-// The shared lock is held across the device call so that add() can never move a range under a
-// running access; devices must not call add() from an access.
+// Looked up under the shared lock, then used without it.
+Bus::Target Bus::find(uint64_t addr, uint64_t len) const {
+  std::shared_lock lock(lock_);
+  auto next = std::upper_bound(ranges_.begin(), ranges_.end(), addr,
+                               [](uint64_t a, const Range& range) { return a < range.base; });
+  if (next == ranges_.begin()) return {};
+  const Range& range = *std::prev(next);
+  uint64_t offset = addr - range.base;
+  if (offset > range.size - 1 || len - 1 > range.size - 1 - offset) return {};
+  return {range.base, range.size, range.device, range.widths};
+}
+
+// The device is called without the lock held: a device may add or remove ranges from inside an
+// access (moving a PCI BAR), and a device's own lock is never taken under the bus lock, so a
+// device that calls add() with its lock held cannot deadlock against an access to it.
 bool Bus::read(uint64_t addr, std::span<uint8_t> data) {
   if (is_access_width(data.size())) {
-    std::shared_lock lock(lock_);
-    const Range* range = find(addr, data.size());
-    if (range &&
-        forward_read(*range->device, range->widths, range->size, addr - range->base, data)) {
+    Target target = find(addr, data.size());
+    if (target.device &&
+        forward_read(*target.device, target.widths, target.size, addr - target.base, data)) {
       return true;
     }
   }
@@ -173,10 +186,9 @@ bool Bus::read(uint64_t addr, std::span<uint8_t> data) {
 
 bool Bus::write(uint64_t addr, std::span<const uint8_t> data) {
   if (is_access_width(data.size())) {
-    std::shared_lock lock(lock_);
-    const Range* range = find(addr, data.size());
-    if (range &&
-        forward_write(*range->device, range->widths, range->size, addr - range->base, data)) {
+    Target target = find(addr, data.size());
+    if (target.device &&
+        forward_write(*target.device, target.widths, target.size, addr - target.base, data)) {
       return true;
     }
   }

@@ -50,6 +50,14 @@ class Bus {
   void add(uint64_t base, uint64_t size, BusDevice& device, unsigned widths = kAnyWidth,
            std::string name = {});
 
+  // Removes the range that starts at base and is served by device (a PCI BAR that the guest
+  // moves or stops decoding). Throws std::invalid_argument, naming the address, when there is
+  // no such range. Accesses that looked the range up before the removal may still be running
+  // in the device when remove returns; accesses that start afterwards do not reach it.
+  // add and remove may be called from inside a device's read or write (a config-space write
+  // that moves a BAR arrives as a bus access itself).
+  void remove(uint64_t base, BusDevice& device);
+
   // An access of data.size() bytes (1, 2, 4 or 8) at addr. An access whose width
   // the device does not accept is split into the widest accepted smaller accesses
   // (little-endian), or, when the device accepts nothing narrower, widened to the
@@ -71,10 +79,17 @@ class Bus {
     unsigned widths;
     std::string name;
   };
-  const Range* find(uint64_t addr, uint64_t len) const;
+  // What an access needs of a range, copied out so that the device is called without the lock.
+  struct Target {
+    uint64_t base = 0;
+    uint64_t size = 0;
+    BusDevice* device = nullptr;
+    unsigned widths = 0;
+  };
+  Target find(uint64_t addr, uint64_t len) const;
 
   std::string name_;
-  mutable std::shared_mutex lock_;  // guards ranges_ (written only by add)
+  mutable std::shared_mutex lock_;  // guards ranges_ (written by add and remove)
   std::vector<Range> ranges_;       // sorted by base, never overlapping
   std::atomic<uint64_t> unassigned_reads_{0};
   std::atomic<uint64_t> unassigned_writes_{0};

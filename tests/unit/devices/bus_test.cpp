@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <memory>
@@ -55,6 +56,15 @@ std::string add_error(Bus& bus, uint64_t base, uint64_t size, BusDevice& device,
                       unsigned widths = kAnyWidth, std::string name = "new") {
   try {
     bus.add(base, size, device, widths, std::move(name));
+  } catch (const std::invalid_argument& error) {
+    return error.what();
+  }
+  return "";
+}
+
+std::string remove_error(Bus& bus, uint64_t base, BusDevice& device) {
+  try {
+    bus.remove(base, device);
   } catch (const std::invalid_argument& error) {
     return error.what();
   }
@@ -251,6 +261,109 @@ TEST(Bus, ConcurrentReadsFromSeveralThreads) {
   size_t accesses = 0;
   for (auto& device : devices) accesses += device->log.size();
   EXPECT_EQ(accesses, size_t{kThreads} * kIterations);
+}
+
+TEST(Bus, RemoveFreesTheRangeForOthers) {
+  Bus bus("mmio");
+  RecordingDevice a, b;
+  bus.add(0x1000, 0x10, a, kAnyWidth, "bar");
+  bus.add(0x1010, 0x10, b, kAnyWidth, "next");
+  bus.remove(0x1000, a);
+  EXPECT_EQ(bus_read(bus, 0x1004, 4), 0xffffffffu);
+  EXPECT_EQ(bus.unassigned().reads, 1u);
+  EXPECT_EQ(bus_read(bus, 0x1010, 1), 0xa0u);  // the neighbour stays
+  EXPECT_TRUE(a.log.empty());
+  EXPECT_EQ(add_error(bus, 0x1008, 0x8, b), "");  // the space is free again
+  bus.add(0x2000, 0x10, a, kAnyWidth, "bar");
+  EXPECT_EQ(bus_read(bus, 0x2004, 1), 0xa4u);
+  EXPECT_EQ(a.log, (std::vector<RecordingDevice::Access>{{false, 4, 1}}));
+}
+
+TEST(Bus, RemoveNeedsTheExactBaseAndDevice) {
+  Bus bus("io");
+  RecordingDevice a, b;
+  bus.add(0x100, 0x10, a, kAnyWidth, "first");
+  EXPECT_EQ(remove_error(bus, 0x104, a),
+            "io bus: cannot remove the range at 0x104: no range of that device starts there");
+  EXPECT_EQ(remove_error(bus, 0x100, b),
+            "io bus: cannot remove the range at 0x100: no range of that device starts there");
+  EXPECT_EQ(remove_error(bus, 0x200, a),
+            "io bus: cannot remove the range at 0x200: no range of that device starts there");
+  EXPECT_EQ(bus_read(bus, 0x100, 1), 0xa0u);  // failed removals left it alone
+  EXPECT_EQ(remove_error(bus, 0x100, a), "");
+  EXPECT_EQ(remove_error(bus, 0x100, a),
+            "io bus: cannot remove the range at 0x100: no range of that device starts there");
+}
+
+TEST(Bus, RemovesOneOfTwoRangesOfTheSameDevice) {
+  Bus bus("io");
+  RecordingDevice a;
+  bus.add(0x100, 0x10, a);
+  bus.add(0x200, 0x10, a);
+  bus.remove(0x200, a);
+  EXPECT_TRUE(bus.write(0x100, std::vector<uint8_t>{1}));
+  EXPECT_FALSE(bus.write(0x200, std::vector<uint8_t>{1}));
+}
+
+// A register that moves its own window when written, as a PCI BAR written through a config
+// window on the same bus does: add and remove are called from inside an access.
+class SelfMovingDevice : public BusDevice {
+ public:
+  SelfMovingDevice(Bus& bus, uint64_t base) : bus_(bus), base_(base) {
+    bus_.add(base_, 0x10, *this, kAnyWidth, "mover");
+  }
+  void read(uint64_t, std::span<uint8_t> data) override {
+    std::lock_guard lock(mutex_);
+    std::fill(data.begin(), data.end(), static_cast<uint8_t>(base_ >> 12));
+  }
+  void write(uint64_t, std::span<const uint8_t> data) override {
+    std::lock_guard lock(mutex_);  // held across add/remove, as a PCI device holds its own
+    uint64_t next = uint64_t{data[0]} << 12;
+    bus_.remove(base_, *this);
+    bus_.add(next, 0x10, *this, kAnyWidth, "mover");
+    base_ = next;
+  }
+
+ private:
+  Bus& bus_;
+  std::mutex mutex_;
+  uint64_t base_;
+};
+
+TEST(Bus, DeviceMayMoveItselfFromInsideAnAccess) {
+  Bus bus("mmio");
+  SelfMovingDevice mover(bus, 0x1000);
+  EXPECT_EQ(bus_read(bus, 0x1000, 1), 0x01u);
+  bus_write(bus, 0x1000, 1, 0x05);
+  EXPECT_EQ(bus_read(bus, 0x1000, 1), 0xffu);
+  EXPECT_EQ(bus_read(bus, 0x5000, 1), 0x05u);
+  bus_write(bus, 0x5008, 1, 0x02);
+  EXPECT_EQ(bus_read(bus, 0x2004, 1), 0x02u);
+}
+
+TEST(Bus, AddAndRemoveWhileOtherThreadsAccess) {
+  Bus bus("mmio");
+  RecordingDevice fixed(16), moving(16);
+  bus.add(0x1000, 16, fixed, kWidth1 | kWidth2 | kWidth4);
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      while (!stop.load()) {
+        if (bus_read(bus, 0x1004, 4) != 0xa7a6a5a4u) ++wrong;
+        uint64_t value = bus_read(bus, 0x8004, 4);  // the moving range, or nothing
+        if (value != 0xa7a6a5a4u && value != 0xffffffffu) ++wrong;
+      }
+    });
+  }
+  for (int i = 0; i < 20000; ++i) {
+    bus.add(0x8000, 16, moving, kWidth1 | kWidth2 | kWidth4);
+    bus.remove(0x8000, moving);
+  }
+  stop = true;
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace
