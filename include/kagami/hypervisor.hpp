@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -70,6 +71,29 @@ class Vm {
   int check_extension(long capability) const;
   std::unique_ptr<Vcpu> create_vcpu(unsigned id);
 
+  // KVM_CAP_SPLIT_IRQCHIP: local APICs in the kernel, the IOAPIC (with ioapic_pins pins, whose
+  // GSIs 0..ioapic_pins-1 KVM reserves for its EOI exits) and PIC in the VMM. Before any vCPU.
+  void enable_split_irqchip(uint32_t ioapic_pins);
+
+  // One MSI route of the GSI routing table. KVM reads the IOAPIC pins' routes (GSIs below
+  // ioapic_pins) to know which vectors are level-triggered and need KVM_EXIT_IOAPIC_EOI.
+  struct MsiRoute {
+    uint32_t gsi;
+    uint64_t address;
+    uint32_t data;
+  };
+  // KVM_SET_GSI_ROUTING: replaces the whole table.
+  void set_msi_routes(std::span<const MsiRoute> routes);
+
+  // KVM_SIGNAL_MSI: true when delivered, false when the destination refused it (no APIC matched,
+  // or the APIC is disabled).
+  bool signal_msi(uint64_t address, uint32_t data);
+
+  // KVM_IRQFD: a write to eventfd raises gsi without a vCPU thread; with a resample eventfd the
+  // GSI is level-triggered and resample_fd is signalled on its EOI.
+  void add_irqfd(int eventfd, uint32_t gsi, int resample_fd = -1);
+  void remove_irqfd(int eventfd, uint32_t gsi);
+
  private:
   friend class Hypervisor;
   Vm(int fd, size_t vcpu_mmap_size);
@@ -97,6 +121,14 @@ class Vcpu {
   kvm_sregs sregs() const;
   void set_sregs(const kvm_sregs& sregs);
   void set_cpuid(const std::vector<kvm_cpuid_entry2>& entries);
+
+  // KVM_INTERRUPT: an external interrupt (the PIC's INTA answer) for a vCPU whose kvm_run said
+  // ready_for_interrupt_injection.
+  void interrupt(uint8_t vector);
+  // The in-kernel local APIC's register page (KVM_GET/SET_LAPIC).
+  kvm_lapic_state lapic() const;
+  void set_lapic(const kvm_lapic_state& state);
+  void set_msr(uint32_t index, uint64_t value);
 
  private:
   friend class Vm;

@@ -28,6 +28,7 @@ std::vector<E820Entry> pc_memory_map(const GuestMemory& memory) {
     if (low_end > kHighMemoryStart)
       map.push_back({kHighMemoryStart, low_end - kHighMemoryStart, kE820Ram});
   }
+  map.push_back({kPciEcamStart, kPciEcamSize, kE820Reserved});
   std::sort(map.begin(), map.end(),
             [](const E820Entry& a, const E820Entry& b) { return a.addr < b.addr; });
   return map;

@@ -29,9 +29,12 @@ inline constexpr uint64_t kEbdaStart = 0x9fc00;
 inline constexpr uint64_t kVgaStart = 0xa0000;
 inline constexpr uint64_t kBiosAreaStart = 0xf0000;
 inline constexpr uint64_t kHighMemoryStart = 0x100000;  // 1 MiB
+// The PCIe ECAM (MMCONFIG) window in the PCI hole, reserved so that Linux trusts the MCFG table.
+inline constexpr uint64_t kPciEcamStart = 0xe000'0000;
+inline constexpr uint64_t kPciEcamSize = 0x1000'0000;  // 256 buses
 
-// RAM 0..EBDA, reserved EBDA, reserved BIOS area, RAM 1 MiB..end of low RAM, RAM from 4 GiB on
-// when the guest has high RAM. Sorted by address.
+// RAM 0..EBDA, reserved EBDA, reserved BIOS area, RAM 1 MiB..end of low RAM, the reserved
+// ECAM window, RAM from 4 GiB on when the guest has high RAM. Sorted by address.
 std::vector<E820Entry> pc_memory_map(const GuestMemory& memory);
 
 // QEMU's fw_cfg "etc/e820" file: each entry as le64 address, le64 length, le32 type, packed

@@ -40,9 +40,10 @@ MachineConfig machine_config(const RunOptions& run) {
   MachineConfig config;
   config.kernel_path = run.kernel;
   config.kernel = read_image_file(run.kernel, run.memory);
-  if (!is_multiboot(config.kernel))
+  if (!is_multiboot(config.kernel) && !is_bzimage(config.kernel))
     throw BootError(run.kernel +
-                    ": not a Multiboot v1 kernel (no Multiboot header in its first 8 KiB)");
+                    ": neither a Linux bzImage (no \"HdrS\" setup header) nor a Multiboot v1 "
+                    "kernel (no Multiboot header in its first 8 KiB)");
   for (const std::string& path : run.initrds)
     config.modules.push_back({path, read_image_file(path, run.memory)});
   config.cmdline = run.cmdline;

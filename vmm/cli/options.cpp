@@ -67,10 +67,9 @@ RunOptions parse_run(const std::vector<std::string>& args, size_t i, bool& help)
     } else if (arg == "--cpus") {
       run.cpus = parse_count(arg, get(arg));
       if (run.cpus == 0) throw UsageError("--cpus: a VM needs at least one vCPU");
-      if (run.cpus > 1)
-        throw UsageError("--cpus " + std::to_string(run.cpus) +
-                         ": only 1 vCPU for now; SMP needs the interrupt controllers, which "
-                         "kagami does not emulate yet");
+      if (run.cpus > kMaxCpus)
+        throw UsageError("--cpus " + std::to_string(run.cpus) + ": at most " +
+                         std::to_string(kMaxCpus) + " vCPUs (one xAPIC ID each)");
     } else if (arg == "--serial") {
       run.serial = parse_serial(get(arg));
     } else if (arg == "--hypervisor") {
@@ -162,16 +161,19 @@ Run 'kagami run --help' for the options of run.
 std::string run_usage_text() {
   return R"(Usage: kagami run --kernel FILE [OPTIONS]
 
-Boots FILE, a Multiboot v1 kernel (32-bit ELF or a.out kludge, as QEMU's
--kernel accepts; 64-bit ELF loaded below 4 GiB too), and runs it.
+Boots FILE and runs it: a Linux bzImage (the x86 boot protocol, entered at its
+64-bit entry point, with ACPI tables), or a Multiboot v1 kernel (32-bit ELF or
+a.out kludge, as QEMU's -kernel accepts; 64-bit ELF loaded below 4 GiB too).
 
 Options:
   --kernel FILE        the kernel to boot (required)
-  --initrd FILE        a Multiboot module (repeat for more); its string is FILE
+  --initrd FILE        Linux: the initramfs. Multiboot: a module (repeat for
+                       more); its string is FILE
   --cmdline STR        the kernel command line
   --memory SIZE        guest RAM, e.g. 512M or 4G; plain numbers are MiB
                        (default 512M). RAM above 3 GiB is placed from 4 GiB up.
-  --cpus N             number of vCPUs (default 1; only 1 for now)
+  --cpus N             number of vCPUs, 1 to 255 (default 1; more than 1 needs
+                       the in-kernel local APIC, KVM_CAP_SPLIT_IRQCHIP)
   --serial stdio|file:PATH|none
                        where COM1 goes (default stdio; stdin feeds its input,
                        in raw mode on a terminal: Ctrl-A x quits)

@@ -17,6 +17,9 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// xAPIC IDs are 8 bits and 0xff is the broadcast ID.
+inline constexpr unsigned kMaxCpus = 255;
+
 struct RunOptions {
   std::string kernel;
   std::vector<std::string> initrds;

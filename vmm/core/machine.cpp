@@ -7,11 +7,13 @@
 #include <cstring>
 
 #include "cmos_rtc.hpp"
+#include "core/pc_interrupts.hpp"
 #include "core/vcpu_thread.hpp"
 #include "debug_exit.hpp"
 #include "e820.hpp"
 #include "fw_cfg.hpp"
 #include "i8042.hpp"
+#include "linux_boot_cpu_state.hpp"
 #include "pc_testdev.hpp"
 #include "serial_16550a.hpp"
 
@@ -73,6 +75,7 @@ Machine::Machine(const MachineConfig& config, Hypervisor& hypervisor, EventLoop&
   uint32_t slot = 0;
   for (const RamRegion& r : memory_.regions())
     vm_->set_user_memory_region(slot++, r.gpa, r.size, memory_.host_base() + r.offset);
+  build_interrupts();
   build_devices();
   create_vcpus();
 }
@@ -86,14 +89,51 @@ Machine::~Machine() {
 }
 
 void Machine::load_kernel() {
-  entry_ = load_multiboot(memory_, config_.kernel_path, config_.kernel, config_.cmdline,
-                          config_.modules);
+  linux_ = is_bzimage(config_.kernel) && !is_multiboot(config_.kernel);
+  if (!linux_) {
+    entry_ = load_multiboot(memory_, config_.kernel_path, config_.kernel, config_.cmdline,
+                            config_.modules);
+    return;
+  }
+  if (config_.modules.size() > 1)
+    throw BootError(config_.kernel_path + ": a Linux kernel takes one --initrd, not " +
+                    std::to_string(config_.modules.size()));
+  std::span<const uint8_t> initrd;
+  std::string initrd_name = "the initrd";
+  if (!config_.modules.empty()) {
+    initrd = config_.modules[0].data;
+    initrd_name = config_.modules[0].cmdline;
+  }
+  linux_entry_ = load_linux(memory_, config_.kernel_path, config_.kernel, initrd, config_.cmdline,
+                            pc_memory_map(memory_), 0, initrd_name);
+}
+
+void Machine::build_interrupts() {
+  bool split = config_.irqchip == IrqchipMode::kSplit ||
+               (config_.irqchip == IrqchipMode::kAuto &&
+                hypervisor_.check_extension(KVM_CAP_SPLIT_IRQCHIP) > 0);
+  const char* need = config_.cpus > 1 ? "more than one vCPU" : linux_ ? "a Linux kernel" : nullptr;
+  if (!split && need)
+    throw std::runtime_error(std::string(need) +
+                             " needs interrupt controllers: the in-kernel local APIC "
+                             "(KVM_CAP_SPLIT_IRQCHIP), which " +
+                             hypervisor_.path() + " does not offer");
+  if (!split) return;
+  interrupts_ = std::make_unique<PcInterrupts>(*vm_, loop_);
+  interrupts_->attach(io_bus_, mmio_bus_);
+  interrupts_->set_extint_kick([this] {
+    if (!threads_.empty()) threads_.front()->kick();
+  });
 }
 
 void Machine::build_devices() {
   serial_ = std::make_unique<Serial16550a>(
       [this](std::span<const uint8_t> bytes) { console_.write(bytes); });
   serial_->set_rx_space_callback([this] { console_.input_space_available(); });
+  if (interrupts_) {
+    IrqLine& com1 = interrupts_->isa_irq(4);
+    serial_->set_irq_callback([&com1](bool level) { com1.set_level(level); });
+  }
   serial_->attach(io_bus_);
 
   debug_exit_ = std::make_unique<DebugExit>([this](int status) {
@@ -119,16 +159,50 @@ void Machine::build_devices() {
   }
 }
 
+// The topology kagami presents: one socket of `cpus` cores, one thread each; APIC ID = index.
 std::vector<kvm_cpuid_entry2> Machine::guest_cpuid(unsigned vcpu_id) const {
   std::vector<kvm_cpuid_entry2> entries = hypervisor_.supported_cpuid();
+  const unsigned cpus = config_.cpus;
+  unsigned core_bits = 0;
+  while ((1u << core_bits) < cpus) core_bits++;
   for (kvm_cpuid_entry2& e : entries) {
     switch (e.function) {
       case 0x1:  // initial APIC ID, logical processor count, "running on a hypervisor"
-        e.ebx = (e.ebx & 0x0000ffff) | (vcpu_id << 24) | ((config_.cpus & 0xff) << 16);
+        e.ebx = (e.ebx & 0x0000ffff) | (vcpu_id << 24) | ((cpus & 0xff) << 16);
         e.ecx |= 1u << 31;
+        if (cpus > 1)
+          e.edx |= 1u << 28;  // HTT: the count in EBX is valid
+        else
+          e.edx &= ~(1u << 28);
         break;
-      case 0xb:  // x2APIC ID
-      case 0x1f: e.edx = vcpu_id; break;
+      case 0x4:  // Intel: cores per package, no sharing of the caches beyond one core
+        if (e.eax & 0x1f) e.eax = (e.eax & 0x03ffc3ff) | ((cpus - 1) << 26);
+        break;
+      case 0xb:  // x2APIC topology: level 0 threads (1), level 1 cores
+      case 0x1f:
+        if (e.index == 0) {
+          e.eax = 0;
+          e.ebx = 1;
+          e.ecx = 1u << 8;
+        } else if (e.index == 1) {
+          e.eax = core_bits;
+          e.ebx = cpus;
+          e.ecx = 1 | (2u << 8);
+        } else {
+          e.eax = e.ebx = 0;
+          e.ecx = e.index;
+        }
+        e.edx = vcpu_id;
+        break;
+      case 0x80000001:  // CmpLegacy: the cores of leaf 1 are cores, not threads
+        if (cpus > 1)
+          e.ecx |= 1u << 1;
+        else
+          e.ecx &= ~(1u << 1);
+        break;
+      case 0x80000008:  // AMD: cores per package and the APIC ID bits that number them
+        e.ecx = (e.ecx & ~0xf0ffu) | (core_bits << 12) | (cpus - 1);
+        break;
       case 0x80000002:
       case 0x80000003:
       case 0x80000004: fill_brand_string(e); break;
@@ -143,23 +217,46 @@ void Machine::create_vcpus() {
     std::unique_ptr<Vcpu> vcpu = vm_->create_vcpu(id);
     // Before anything else: without CPUID, KVM refuses EFER.LME and long mode.
     vcpu->set_cpuid(guest_cpuid(id));
+    // With the local APICs in the kernel the other vCPUs wait for INIT and SIPI, as on a PC.
+    if (id == 0 || !interrupts_) set_boot_state(*vcpu);
+    vcpus_.push_back(std::move(vcpu));
+  }
+}
 
+void Machine::set_boot_state(Vcpu& vcpu) {
+  if (interrupts_) {
+    // As a PC's firmware leaves it: LINT0 takes the PIC's ExtINT, LINT1 is NMI.
+    kvm_lapic_state lapic = vcpu.lapic();
+    auto set_reg = [&lapic](unsigned offset, uint32_t value) {
+      std::memcpy(lapic.regs + offset, &value, sizeof(value));
+    };
+    set_reg(0x350, 0x700);
+    set_reg(0x360, 0x400);
+    vcpu.set_lapic(lapic);
+  }
+  if (linux_) {
+    kvm_sregs sregs = vcpu.sregs();
+    set_linux_entry_sregs(linux_entry_, sregs);
+    vcpu.set_sregs(sregs);
+    vcpu.set_regs(linux_entry_regs(linux_entry_));
+    return;
+  }
+  {
     // The Multiboot machine state: 32-bit protected mode, flat segments, paging off.
-    kvm_sregs sregs = vcpu->sregs();
+    kvm_sregs sregs = vcpu.sregs();
     sregs.cs = flat_segment(0x10, 0xb);
     sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = flat_segment(0x18, 0x3);
     sregs.cr0 = 0x11;  // PE | ET
     sregs.cr4 = 0;
     sregs.efer = 0;
-    vcpu->set_sregs(sregs);
+    vcpu.set_sregs(sregs);
 
     kvm_regs regs{};
     regs.rflags = 0x2;
     regs.rip = entry_.entry;
     regs.rax = kMultibootBootloaderMagic;
     regs.rbx = entry_.info_addr;
-    vcpu->set_regs(regs);
-    vcpus_.push_back(std::move(vcpu));
+    vcpu.set_regs(regs);
   }
 }
 

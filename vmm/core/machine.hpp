@@ -14,6 +14,7 @@
 #include "kagami/bus.hpp"
 #include "kagami/guest_memory.hpp"
 #include "kagami/hypervisor.hpp"
+#include "linux_boot.hpp"
 #include "multiboot.hpp"
 
 namespace kagami {
@@ -25,6 +26,12 @@ class FwCfg;
 class CmosRtc;
 class I8042;
 class PcTestdev;
+class PcInterrupts;
+
+// Where the interrupt controllers live. kAuto: the split model (local APICs in the kernel, the
+// rest in the VMM) when the hypervisor offers KVM_CAP_SPLIT_IRQCHIP, else none. Without them a
+// guest gets no interrupts, has one vCPU, and a HLT stops it for good.
+enum class IrqchipMode { kAuto, kSplit, kNone };
 
 struct MachineConfig {
   std::string kernel_path;
@@ -33,6 +40,7 @@ struct MachineConfig {
   std::string cmdline;
   uint64_t memory = 512ull << 20;
   unsigned cpus = 1;
+  IrqchipMode irqchip = IrqchipMode::kAuto;
   bool testdev = false;
   bool verbose = false;
 };
@@ -76,6 +84,8 @@ class Machine {
   Bus& io_bus() { return io_bus_; }
   Bus& mmio_bus() { return mmio_bus_; }
   bool verbose() const { return config_.verbose; }
+  // The interrupt controllers in the VMM, or nullptr without them.
+  PcInterrupts* interrupts() const { return interrupts_.get(); }
   bool stop_requested() const { return stop_requested_.load(std::memory_order_acquire); }
   bool pause_requested() const { return pause_requested_.load(std::memory_order_acquire); }
   // Parks the calling vCPU thread while a pause is requested.
@@ -89,7 +99,9 @@ class Machine {
  private:
   void build_devices();
   void load_kernel();
+  void build_interrupts();
   void create_vcpus();
+  void set_boot_state(Vcpu& vcpu);
   std::vector<kvm_cpuid_entry2> guest_cpuid(unsigned vcpu_id) const;
   void report_unassigned() const;
 
@@ -101,7 +113,10 @@ class Machine {
   std::unique_ptr<Vm> vm_;
   Bus io_bus_{"port I/O"};
   Bus mmio_bus_{"MMIO"};
+  bool linux_ = false;  // a bzImage, entered as the Linux boot protocol says
   MultibootEntry entry_{};
+  LinuxEntry linux_entry_{};
+  std::unique_ptr<PcInterrupts> interrupts_;
 
   std::unique_ptr<Serial16550a> serial_;
   std::unique_ptr<DebugExit> debug_exit_;

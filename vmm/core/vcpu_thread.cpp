@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/machine.hpp"
+#include "core/pc_interrupts.hpp"
 #include "core/register_dump.hpp"
 
 namespace kagami {
@@ -77,6 +78,8 @@ void VcpuThread::loop() {
       machine_.park_vcpu();
       continue;
     }
+    PcInterrupts* interrupts = machine_.interrupts();
+    if (interrupts && vcpu_.id() == 0) interrupts->before_run(vcpu_);
     int err = vcpu_.run();
     if (err == EINTR || err == EAGAIN) {
       __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
@@ -101,6 +104,10 @@ bool VcpuThread::handle_exit() {
     case KVM_EXIT_MMIO: return handle_mmio();
     case KVM_EXIT_HLT: return handle_hlt();
     case KVM_EXIT_INTR: return true;
+    case KVM_EXIT_IRQ_WINDOW_OPEN: return true;  // before_run() injects on the next round
+    case KVM_EXIT_IOAPIC_EOI:
+      if (machine_.interrupts()) machine_.interrupts()->ioapic_eoi(run_->eoi.vector);
+      return true;
     case KVM_EXIT_SYSTEM_EVENT:
       switch (run_->system_event.type) {
         case KVM_SYSTEM_EVENT_SHUTDOWN:

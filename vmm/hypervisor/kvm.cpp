@@ -147,6 +147,55 @@ int Vm::check_extension(long capability) const {
   return ioctl(fd_, KVM_CHECK_EXTENSION, capability);
 }
 
+void Vm::enable_split_irqchip(uint32_t ioapic_pins) {
+  kvm_enable_cap cap{};
+  cap.cap = KVM_CAP_SPLIT_IRQCHIP;
+  cap.args[0] = ioapic_pins;
+  checked_ioctl(fd_, KVM_ENABLE_CAP, "KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)", &cap);
+}
+
+void Vm::set_msi_routes(std::span<const MsiRoute> routes) {
+  std::vector<uint8_t> buf(sizeof(kvm_irq_routing) + routes.size() * sizeof(kvm_irq_routing_entry));
+  auto* table = reinterpret_cast<kvm_irq_routing*>(buf.data());
+  table->nr = static_cast<uint32_t>(routes.size());
+  for (size_t i = 0; i < routes.size(); i++) {
+    kvm_irq_routing_entry& e = table->entries[i];
+    e.gsi = routes[i].gsi;
+    e.type = KVM_IRQ_ROUTING_MSI;
+    e.u.msi.address_lo = static_cast<uint32_t>(routes[i].address);
+    e.u.msi.address_hi = static_cast<uint32_t>(routes[i].address >> 32);
+    e.u.msi.data = routes[i].data;
+  }
+  checked_ioctl(fd_, KVM_SET_GSI_ROUTING, "KVM_SET_GSI_ROUTING", table);
+}
+
+bool Vm::signal_msi(uint64_t address, uint32_t data) {
+  kvm_msi msi{};
+  msi.address_lo = static_cast<uint32_t>(address);
+  msi.address_hi = static_cast<uint32_t>(address >> 32);
+  msi.data = data;
+  return checked_ioctl(fd_, KVM_SIGNAL_MSI, "KVM_SIGNAL_MSI", &msi) > 0;
+}
+
+void Vm::add_irqfd(int eventfd, uint32_t gsi, int resample_fd) {
+  kvm_irqfd irqfd{};
+  irqfd.fd = static_cast<uint32_t>(eventfd);
+  irqfd.gsi = gsi;
+  if (resample_fd >= 0) {
+    irqfd.flags = KVM_IRQFD_FLAG_RESAMPLE;
+    irqfd.resamplefd = static_cast<uint32_t>(resample_fd);
+  }
+  checked_ioctl(fd_, KVM_IRQFD, "KVM_IRQFD", &irqfd);
+}
+
+void Vm::remove_irqfd(int eventfd, uint32_t gsi) {
+  kvm_irqfd irqfd{};
+  irqfd.fd = static_cast<uint32_t>(eventfd);
+  irqfd.gsi = gsi;
+  irqfd.flags = KVM_IRQFD_FLAG_DEASSIGN;
+  checked_ioctl(fd_, KVM_IRQFD, "KVM_IRQFD(deassign)", &irqfd);
+}
+
 std::unique_ptr<Vcpu> Vm::create_vcpu(unsigned id) {
   int fd;
   do {
@@ -203,6 +252,39 @@ void Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) {
   cpuid->nent = static_cast<uint32_t>(entries.size());
   std::memcpy(cpuid->entries, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
   checked_ioctl(fd_, KVM_SET_CPUID2, "KVM_SET_CPUID2", cpuid);
+}
+
+}  // namespace kagami
+
+namespace kagami {
+
+void Vcpu::interrupt(uint8_t vector) {
+  kvm_interrupt irq{};
+  irq.irq = vector;
+  checked_ioctl(fd_, KVM_INTERRUPT, "KVM_INTERRUPT", &irq);
+}
+
+kvm_lapic_state Vcpu::lapic() const {
+  kvm_lapic_state state{};
+  checked_ioctl(fd_, KVM_GET_LAPIC, "KVM_GET_LAPIC", &state);
+  return state;
+}
+
+void Vcpu::set_lapic(const kvm_lapic_state& state) {
+  kvm_lapic_state copy = state;
+  checked_ioctl(fd_, KVM_SET_LAPIC, "KVM_SET_LAPIC", &copy);
+}
+
+void Vcpu::set_msr(uint32_t index, uint64_t value) {
+  struct {
+    kvm_msrs head;
+    kvm_msr_entry entry;
+  } msrs{};
+  msrs.head.nmsrs = 1;
+  msrs.entry.index = index;
+  msrs.entry.data = value;
+  if (checked_ioctl(fd_, KVM_SET_MSRS, "KVM_SET_MSRS", &msrs) != 1)
+    throw HypervisorError("KVM_SET_MSRS refused MSR " + std::to_string(index), 0);
 }
 
 }  // namespace kagami

@@ -10,28 +10,30 @@
 namespace kagami::test {
 namespace {
 
-TEST(E820, SmallGuestHasTheLegacyHolesAndOneRamRangeAboveOneMib) {
+TEST(E820, SmallGuestHasTheLegacyHolesOneRamRangeAboveOneMibAndTheEcamWindow) {
   GuestMemory memory(16 * kMiB);
   const std::vector<E820Entry> expected = {{0, 0x9fc00, kE820Ram},
                                            {0x9fc00, 0x400, kE820Reserved},
                                            {0xf0000, 0x10000, kE820Reserved},
-                                           {0x100000, 15 * kMiB, kE820Ram}};
+                                           {0x100000, 15 * kMiB, kE820Ram},
+                                           {0xe0000000, 0x10000000, kE820Reserved}};
   EXPECT_EQ(pc_memory_map(memory), expected);
 }
 
 TEST(E820, SmallestGuest) {
   GuestMemory memory(GuestMemory::kMinSize);
   const std::vector<E820Entry> map = pc_memory_map(memory);
-  ASSERT_EQ(map.size(), 4u);
+  ASSERT_EQ(map.size(), 5u);
   EXPECT_EQ(map[3], (E820Entry{0x100000, kMiB, kE820Ram}));
 }
 
 TEST(E820, LargeGuestHasLowRamUpToThePciHoleAndHighRamFromFourGib) {
   GuestMemory memory(5 * kGiB);
   const std::vector<E820Entry> map = pc_memory_map(memory);
-  ASSERT_EQ(map.size(), 5u);
+  ASSERT_EQ(map.size(), 6u);
   EXPECT_EQ(map[3], (E820Entry{0x100000, 3 * kGiB - kMiB, kE820Ram}));
-  EXPECT_EQ(map[4], (E820Entry{4 * kGiB, 2 * kGiB, kE820Ram}));
+  EXPECT_EQ(map[4], (E820Entry{0xe0000000, 0x10000000, kE820Reserved}));
+  EXPECT_EQ(map[5], (E820Entry{4 * kGiB, 2 * kGiB, kE820Ram}));
 }
 
 TEST(E820, FwCfgFileIsPackedLittleEndianTwentyByteEntries) {
@@ -51,7 +53,7 @@ TEST(E820, FwCfgFileOfGuestMemoryDescribesTheSameMap) {
   GuestMemory memory(16 * kMiB);
   const std::vector<uint8_t> bytes = e820_fw_cfg_bytes(memory);
   EXPECT_EQ(bytes, e820_fw_cfg_bytes(pc_memory_map(memory)));
-  EXPECT_EQ(bytes.size(), 4u * 20);
+  EXPECT_EQ(bytes.size(), 5u * 20);
 }
 
 }  // namespace

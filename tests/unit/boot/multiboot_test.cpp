@@ -144,11 +144,14 @@ TEST(MultibootInfo, HoldsMemorySizesCommandLineMemoryMapAndLoaderName) {
     uint64_t addr, size;
     uint32_t type;
   };
-  const Expected map[] = {
-      {0, 0x9fc00, 1}, {0x9fc00, 0x400, 2}, {0xf0000, 0x10000, 2}, {0x100000, 15 * kMiB, 1}};
-  ASSERT_EQ(guest_u32(memory, info + kMmapLength), 4u * 24);
+  const Expected map[] = {{0, 0x9fc00, 1},
+                          {0x9fc00, 0x400, 2},
+                          {0xf0000, 0x10000, 2},
+                          {0x100000, 15 * kMiB, 1},
+                          {0xe0000000, 0x10000000, 2}};
+  ASSERT_EQ(guest_u32(memory, info + kMmapLength), 5u * 24);
   const uint64_t mmap = guest_u32(memory, info + kMmapAddr);
-  for (size_t i = 0; i < 4; ++i) {
+  for (size_t i = 0; i < 5; ++i) {
     const uint64_t entry = mmap + i * 24;
     EXPECT_EQ(guest_u32(memory, entry), 20u) << "entry " << i;
     EXPECT_EQ(guest_le(memory, entry + 4, 8), map[i].addr) << "entry " << i;
@@ -164,8 +167,8 @@ TEST(MultibootInfo, MemoryMapIncludesHighRamAndMemUpperStopsAtThePciHole) {
   spec.segments = {{0x100000, kernel_text(0x100)}};
   const uint64_t info = load(memory, build_elf(spec)).info_addr;
   EXPECT_EQ(guest_u32(memory, info + kMemUpper), (3 * kGiB - kMiB) / 1024);
-  ASSERT_EQ(guest_u32(memory, info + kMmapLength), 5u * 24);
-  const uint64_t high = guest_u32(memory, info + kMmapAddr) + 4 * 24;
+  ASSERT_EQ(guest_u32(memory, info + kMmapLength), 6u * 24);
+  const uint64_t high = guest_u32(memory, info + kMmapAddr) + 5 * 24;
   EXPECT_EQ(guest_le(memory, high + 4, 8), 4 * kGiB);
   EXPECT_EQ(guest_le(memory, high + 12, 8), kGiB + 64 * kMiB);
   EXPECT_EQ(guest_u32(memory, high + 20), 1u);

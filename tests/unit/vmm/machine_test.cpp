@@ -60,6 +60,9 @@ class MachineTest : public testing::Test {
     c.kernel_path = "test-guest";
     c.kernel = kludge_image(std::move(code));
     c.memory = 16ull << 20;
+    // These guests end in HLT, which stops a machine without interrupt controllers; with
+    // them (IrqchipMode::kSplit, as on /dev/kvm by default) a HLT waits for an interrupt.
+    c.irqchip = IrqchipMode::kNone;
     return c;
   }
 

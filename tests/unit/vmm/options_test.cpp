@@ -57,7 +57,7 @@ TEST(ParseOptions, UserErrors) {
       {"run", "--kernel"},
       {"run", "--kernel", "k", "--memory", "lots"},
       {"run", "--kernel", "k", "--cpus", "0"},
-      {"run", "--kernel", "k", "--cpus", "4"},
+      {"run", "--kernel", "k", "--cpus", "256"},
       {"run", "--kernel", "k", "--cpus", "x"},
       {"run", "--kernel", "k", "--serial", "tcp:1"},
       {"run", "--kernel", "k", "--serial", "file:"},

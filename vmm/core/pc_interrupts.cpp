@@ -1,0 +1,83 @@
+// The PC's interrupt controllers in the VMM, wired to the in-kernel local APICs.
+#include "core/pc_interrupts.hpp"
+
+#include <chrono>
+#include <vector>
+
+namespace kagami {
+
+PcInterrupts::PcInterrupts(Vm& vm, EventLoop& loop)
+    : vm_(vm), loop_(loop), pit_timer_(loop.context()) {
+  vm_.enable_split_irqchip(Ioapic::kPins);
+  pic_ = std::make_unique<I8259Pair>();
+  ioapic_ = std::make_unique<Ioapic>(static_cast<MsiSink&>(*this));
+  isa_ = std::make_unique<IsaIrqRouter>(*pic_, *ioapic_);
+  pit_ = std::make_unique<I8254>(isa_->irq(0),
+                                 [this](std::optional<uint64_t> deadline) { arm_pit(deadline); });
+  port61_ = std::make_unique<Port61>(*pit_);
+  ioapic_->set_route_listener(
+      [this](unsigned pin, const IoapicRoute& route) { route_changed(pin, route); });
+  pic_->set_output_callback([this](bool high) {
+    if (high && extint_kick_) extint_kick_();
+  });
+}
+
+PcInterrupts::~PcInterrupts() = default;
+
+void PcInterrupts::attach(Bus& io, Bus& mmio) {
+  pic_->attach(io);
+  ioapic_->attach(mmio);
+  pit_->attach(io);
+  port61_->attach(io);
+}
+
+void PcInterrupts::before_run(Vcpu& boot_vcpu) {
+  kvm_run* run = boot_vcpu.run_page();
+  if (pic_->output() && run->ready_for_interrupt_injection) {
+    if (std::optional<uint8_t> vector = pic_->acknowledge()) boot_vcpu.interrupt(*vector);
+  }
+  // Still something waiting: KVM_RUN returns (KVM_EXIT_IRQ_WINDOW_OPEN) once it can go in.
+  run->request_interrupt_window = pic_->output() ? 1 : 0;
+}
+
+void PcInterrupts::signal_msi(uint64_t address, uint32_t data) {
+  vm_.signal_msi(address, data);
+}
+
+// KVM finds the level-triggered vectors that need KVM_EXIT_IOAPIC_EOI in the MSI routes of
+// the IOAPIC's GSIs, so every change of a redirection entry is mirrored there. Masked entries
+// keep their route: Linux masks a level entry while its handler runs and sends the EOI while it
+// is still masked, and that EOI must reach the IOAPIC to clear remote IRR.
+void PcInterrupts::route_changed(unsigned pin, const IoapicRoute& route) {
+  std::lock_guard guard(routes_lock_);
+  routes_.at(pin) = route;
+  std::vector<Vm::MsiRoute> table;
+  for (unsigned n = 0; n < routes_.size(); n++)
+    table.push_back({n, routes_[n].address, routes_[n].data});
+  vm_.set_msi_routes(table);
+}
+
+// The PIT's channel 0 wants timer_expired() at deadline_ns (CLOCK_MONOTONIC, the clock of
+// std::chrono::steady_clock), or no call at all. It may ask from any thread; the timer lives
+// on the event loop, and only the latest request counts.
+void PcInterrupts::arm_pit(std::optional<uint64_t> deadline_ns) {
+  uint64_t generation = ++pit_generation_;
+  std::weak_ptr<PcInterrupts*> weak = self_;
+  loop_.post([weak, generation, deadline_ns] {
+    std::shared_ptr<PcInterrupts*> self = weak.lock();
+    if (!self || generation != (*self)->pit_generation_.load()) return;
+    PcInterrupts& me = **self;
+    me.pit_timer_.cancel();
+    if (!deadline_ns) return;
+    me.pit_timer_.expires_at(std::chrono::steady_clock::time_point(
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::nanoseconds(*deadline_ns))));
+    me.pit_timer_.async_wait([weak, generation](const boost::system::error_code& error) {
+      std::shared_ptr<PcInterrupts*> self = weak.lock();
+      if (!error && self && generation == (*self)->pit_generation_.load())
+        (*self)->pit_->timer_expired();
+    });
+  });
+}
+
+}  // namespace kagami

@@ -1,0 +1,74 @@
+// The PC's interrupt controllers in the VMM, wired to the in-kernel local APICs (KVM's split
+// irqchip): the 8259 pair, the IOAPIC, the ISA IRQ fan-out, the 8254 PIT and port 0x61.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "core/event_loop.hpp"
+#include "irqchip/i8254.hpp"
+#include "irqchip/i8259.hpp"
+#include "irqchip/ioapic.hpp"
+#include "irqchip/isa_irq.hpp"
+#include "irqchip/port61.hpp"
+#include "kagami/bus.hpp"
+#include "kagami/hypervisor.hpp"
+#include "kagami/irq.hpp"
+
+namespace kagami {
+
+class PcInterrupts final : private MsiSink {
+ public:
+  // Turns on KVM_CAP_SPLIT_IRQCHIP on vm (before any vCPU exists) with the IOAPIC's 24 pins.
+  PcInterrupts(Vm& vm, EventLoop& loop);
+  ~PcInterrupts() override;
+  PcInterrupts(const PcInterrupts&) = delete;
+  PcInterrupts& operator=(const PcInterrupts&) = delete;
+
+  void attach(Bus& io, Bus& mmio);
+
+  // ISA IRQ n (0-15): to the PIC and to the IOAPIC (IRQ 0 on pin 2).
+  IrqLine& isa_irq(unsigned n) { return isa_->irq(n); }
+  // IOAPIC pin n (0-23), for PCI INTx and the SCI.
+  IrqLine& ioapic_pin(unsigned n) { return ioapic_->pin(n); }
+
+  // Called when the PIC's output rises, to kick the boot vCPU's thread out of KVM_RUN.
+  void set_extint_kick(std::function<void()> kick) { extint_kick_ = std::move(kick); }
+
+  // The boot vCPU's thread, before each KVM_RUN: hands the PIC's vector over with
+  // KVM_INTERRUPT when the vCPU can take it, and asks for an interrupt window otherwise.
+  void before_run(Vcpu& boot_vcpu);
+  // KVM_EXIT_IOAPIC_EOI: the guest ended a level-triggered IOAPIC interrupt.
+  void ioapic_eoi(uint8_t vector) { ioapic_->end_of_interrupt(vector); }
+
+ private:
+  void signal_msi(uint64_t address, uint32_t data) override;
+  void route_changed(unsigned pin, const IoapicRoute& route);
+  void arm_pit(std::optional<uint64_t> deadline_ns);
+
+  Vm& vm_;
+  EventLoop& loop_;
+  std::function<void()> extint_kick_;
+  std::unique_ptr<I8259Pair> pic_;
+  std::unique_ptr<Ioapic> ioapic_;
+  std::unique_ptr<IsaIrqRouter> isa_;
+  std::unique_ptr<I8254> pit_;
+  std::unique_ptr<Port61> port61_;
+
+  std::mutex routes_lock_;  // guards routes_ and serializes KVM_SET_GSI_ROUTING
+  std::array<IoapicRoute, Ioapic::kPins> routes_{};
+
+  boost::asio::steady_timer pit_timer_;  // used on the loop's thread only
+  std::atomic<uint64_t> pit_generation_{0};
+  // Handlers queued on the event loop hold a weak reference: the loop outlives a machine
+  // rebuilt after a reset.
+  std::shared_ptr<PcInterrupts*> self_ = std::make_shared<PcInterrupts*>(this);
+};
+
+}  // namespace kagami
