@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "cmos_rtc.hpp"
+#include "core/pc_chipset.hpp"
 #include "core/pc_interrupts.hpp"
 #include "core/vcpu_thread.hpp"
 #include "debug_exit.hpp"
@@ -25,6 +26,7 @@ namespace {
 constexpr uint64_t kTssAddress = 0xfffb'd000;
 
 constexpr uint32_t kMultibootBootloaderMagic = 0x2BADB002;
+constexpr uint32_t kMsrTsc = 0x10;
 
 kvm_segment flat_segment(uint16_t selector, uint8_t type) {
   kvm_segment s{};
@@ -105,7 +107,7 @@ void Machine::load_kernel() {
     initrd_name = config_.modules[0].cmdline;
   }
   linux_entry_ = load_linux(memory_, config_.kernel_path, config_.kernel, initrd, config_.cmdline,
-                            pc_memory_map(memory_), 0, initrd_name);
+                            pc_memory_map(memory_), PcChipset::kRsdpAddress, initrd_name);
 }
 
 void Machine::build_interrupts() {
@@ -124,6 +126,10 @@ void Machine::build_interrupts() {
   interrupts_->set_extint_kick([this] {
     if (!threads_.empty()) threads_.front()->kick();
   });
+  chipset_ = std::make_unique<PcChipset>(
+      memory_, io_bus_, mmio_bus_, *interrupts_, config_.cpus,
+      [this] { request_stop({MachineExit::Reason::kGuestExit, kExitOk, {}}); },
+      [this] { request_stop({MachineExit::Reason::kReset, kExitOk, {}}); });
 }
 
 void Machine::build_devices() {
@@ -157,6 +163,7 @@ void Machine::build_devices() {
     testdev_ = std::make_unique<PcTestdev>();
     testdev_->attach(io_bus_, mmio_bus_);
   }
+  if (chipset_) chipset_->assign_pci_resources();
 }
 
 // The topology kagami presents: one socket of `cpus` cores, one thread each; APIC ID = index.
@@ -217,6 +224,10 @@ void Machine::create_vcpus() {
     std::unique_ptr<Vcpu> vcpu = vm_->create_vcpu(id);
     // Before anything else: without CPUID, KVM refuses EFER.LME and long mode.
     vcpu->set_cpuid(guest_cpuid(id));
+    // TSC 0 on every vCPU: KVM takes a host-initiated write of 0 as "keep the vCPUs' TSCs in
+    // step" (as QEMU does at reset). Otherwise vCPUs created more than a second apart (a slow
+    // host) get unrelated TSCs and Linux marks the TSC unstable.
+    vcpu->set_msr(kMsrTsc, 0);
     // With the local APICs in the kernel the other vCPUs wait for INIT and SIPI, as on a PC.
     if (id == 0 || !interrupts_) set_boot_state(*vcpu);
     vcpus_.push_back(std::move(vcpu));

@@ -27,6 +27,7 @@ class CmosRtc;
 class I8042;
 class PcTestdev;
 class PcInterrupts;
+class PcChipset;
 
 // Where the interrupt controllers live. kAuto: the split model (local APICs in the kernel, the
 // rest in the VMM) when the hypervisor offers KVM_CAP_SPLIT_IRQCHIP, else none. Without them a
@@ -117,6 +118,7 @@ class Machine {
   MultibootEntry entry_{};
   LinuxEntry linux_entry_{};
   std::unique_ptr<PcInterrupts> interrupts_;
+  std::unique_ptr<PcChipset> chipset_;  // with the interrupt controllers only
 
   std::unique_ptr<Serial16550a> serial_;
   std::unique_ptr<DebugExit> debug_exit_;

@@ -1,0 +1,44 @@
+#!/bin/bash
+# linux.boot-N: Debian's own kernel (the nested host's vmlinuz, unmodified) boots under kagami
+# with N vCPUs to a busybox init that prints nproc, the date, the clocksource and the kernel's
+# warnings and errors, then powers off. Runs inside the nested host on the given module.
+# Usage: boot.sh NESTED_RUN KAGAMI MODULE CPUS [KAGAMI_KO]
+# shellcheck source=../nested/lib.sh
+source "$(dirname "$0")/../nested/lib.sh"
+kagami=${2:?usage: $0 NESTED_RUN KAGAMI MODULE CPUS [KAGAMI_KO]}
+module=${3:?} cpus=${4:?} kagami_ko=${5:-}
+here=$(cd "$(dirname "$0")" && pwd)
+kver=$("$checkout/scripts/nested/kernel-version")
+vmlinuz=${KAGAMI_CACHE:-$HOME/.cache/kagami}/nested/$kver/boot/vmlinuz-$kver
+# nested-run fills its cache (the kernel included) on first use.
+[[ -f $vmlinuz ]] || "$nested_run" -- true >/dev/null
+[[ -f $vmlinuz ]] || fail "$vmlinuz is missing after nested-run filled its cache"
+"$here/make-initramfs.sh" "$work/initramfs.gz"
+cp "$vmlinuz" "$work/vmlinuz"
+
+args=(--module "$module" --cpus 2 --timeout 280 --share "$work")
+[[ -n $kagami_ko ]] && args+=(--kmod "$kagami_ko")
+[[ $(dirname "$(readlink -f "$kagami")") == "$checkout"/* ]] ||
+  args+=(--share "$(dirname "$(readlink -f "$kagami")")")
+host_start=$(date +%s)
+run_nested "${args[@]}" -- "$kagami" run --kernel "$work/vmlinuz" --initrd "$work/initramfs.gz" \
+  --cmdline "console=ttyS0 quiet" --cpus "$cpus" --memory 256M --serial stdio
+host_end=$(date +%s)
+expect_status 0
+out=$work/stdout
+nproc=$(sed -n 's/^KAGAMI-NPROC \([0-9]*\).*/\1/p' "$out" | tr -d '\r')
+[[ $nproc == "$cpus" ]] || { show_output; fail "the guest saw ${nproc:-no} CPUs, not $cpus"; }
+guest_date=$(sed -n 's/^KAGAMI-DATE \([0-9]*\).*/\1/p' "$out" | tr -d '\r')
+[[ -n $guest_date ]] || { show_output; fail "the guest printed no date"; }
+# The guest read its clock at some moment of the run: within a minute of the host's then.
+((guest_date >= host_start - 60 && guest_date <= host_end + 60)) ||
+  { show_output; fail "the guest's date $guest_date is not within a minute of the host's" \
+    "($host_start..$host_end)"; }
+# The kernel's warnings and errors as init printed them, and any console line about the clock.
+log=$(sed -n '/^KAGAMI-LOG-BEGIN/,/^KAGAMI-LOG-END/p' "$out" | tr -d '\r'
+  grep -iE 'tsc|clocksource|clock' "$out" | tr -d '\r')
+bad=$(grep -iE 'nobody cared|apic.*(error|broken)|tsc.*unstable|unstable clock|clocksource.*(watchdog|unstable)|mark.*unstable' <<<"$log" || true)
+[[ -z $bad ]] || { show_output; fail "the guest's kernel complained: $bad"; }
+echo "PASS: Debian's $kver booted with $cpus vCPUs on $module:" \
+  "nproc $nproc, date within the run's span, clocksource" \
+  "$(sed -n 's/^KAGAMI-CLOCKSOURCE //p' "$out" | tr -d '\r'), clean log, poweroff status 0"
