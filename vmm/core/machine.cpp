@@ -128,8 +128,12 @@ void Machine::build_interrupts() {
   });
   chipset_ = std::make_unique<PcChipset>(
       memory_, io_bus_, mmio_bus_, *interrupts_, config_.cpus,
-      [this] { request_stop({MachineExit::Reason::kGuestExit, kExitOk, {}}); },
-      [this] { request_stop({MachineExit::Reason::kReset, kExitOk, {}}); });
+      [this] {
+        request_stop({MachineExit::Reason::kGuestExit, kExitOk, {}});
+      },
+      [this] {
+        request_stop({MachineExit::Reason::kReset, kExitOk, {}});
+      });
 }
 
 void Machine::build_devices() {
