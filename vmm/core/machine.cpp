@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "cmos_rtc.hpp"
+#include "core/deadline_timer.hpp"
 #include "core/pc_chipset.hpp"
 #include "core/pc_interrupts.hpp"
 #include "core/vcpu_thread.hpp"
@@ -155,7 +156,14 @@ void Machine::build_devices() {
   fw_cfg_->add_file("etc/e820", e820_fw_cfg_bytes(pc_memory_map(memory_)));
   fw_cfg_->attach(io_bus_);
 
-  rtc_ = std::make_unique<CmosRtc>();
+  if (interrupts_) {
+    rtc_timer_ = std::make_unique<DeadlineTimer>(loop_, [this] { rtc_->timer_expired(); });
+    rtc_ = std::make_unique<CmosRtc>(
+        interrupts_->isa_irq(8),
+        [this](std::optional<uint64_t> deadline) { rtc_timer_->arm(deadline); });
+  } else {
+    rtc_ = std::make_unique<CmosRtc>();
+  }
   rtc_->attach(io_bus_);
 
   i8042_ = std::make_unique<I8042>([this] {

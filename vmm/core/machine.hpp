@@ -28,6 +28,7 @@ class I8042;
 class PcTestdev;
 class PcInterrupts;
 class PcChipset;
+class DeadlineTimer;
 
 // Where the interrupt controllers live. kAuto: the split model (local APICs in the kernel, the
 // rest in the VMM) when the hypervisor offers KVM_CAP_SPLIT_IRQCHIP, else none. Without them a
@@ -124,6 +125,7 @@ class Machine {
   std::unique_ptr<DebugExit> debug_exit_;
   std::unique_ptr<FwCfg> fw_cfg_;
   std::unique_ptr<CmosRtc> rtc_;
+  std::unique_ptr<DeadlineTimer> rtc_timer_;  // after rtc_: it goes first
   std::unique_ptr<I8042> i8042_;
   std::unique_ptr<PcTestdev> testdev_;
 

@@ -1,19 +1,18 @@
 // The PC's interrupt controllers in the VMM, wired to the in-kernel local APICs.
 #include "core/pc_interrupts.hpp"
 
-#include <chrono>
 #include <vector>
 
 namespace kagami {
 
-PcInterrupts::PcInterrupts(Vm& vm, EventLoop& loop)
-    : vm_(vm), loop_(loop), pit_timer_(loop.context()) {
+PcInterrupts::PcInterrupts(Vm& vm, EventLoop& loop) : vm_(vm) {
   vm_.enable_split_irqchip(Ioapic::kPins);
   pic_ = std::make_unique<I8259Pair>();
   ioapic_ = std::make_unique<Ioapic>(static_cast<MsiSink&>(*this));
   isa_ = std::make_unique<IsaIrqRouter>(*pic_, *ioapic_);
-  pit_ = std::make_unique<I8254>(isa_->irq(0),
-                                 [this](std::optional<uint64_t> deadline) { arm_pit(deadline); });
+  pit_timer_ = std::make_unique<DeadlineTimer>(loop, [this] { pit_->timer_expired(); });
+  pit_ = std::make_unique<I8254>(
+      isa_->irq(0), [this](std::optional<uint64_t> deadline) { pit_timer_->arm(deadline); });
   port61_ = std::make_unique<Port61>(*pit_);
   ioapic_->set_route_listener(
       [this](unsigned pin, const IoapicRoute& route) { route_changed(pin, route); });
@@ -55,29 +54,6 @@ void PcInterrupts::route_changed(unsigned pin, const IoapicRoute& route) {
   for (unsigned n = 0; n < routes_.size(); n++)
     table.push_back({n, routes_[n].address, routes_[n].data});
   vm_.set_msi_routes(table);
-}
-
-// The PIT's channel 0 wants timer_expired() at deadline_ns (CLOCK_MONOTONIC, the clock of
-// std::chrono::steady_clock), or no call at all. It may ask from any thread; the timer lives
-// on the event loop, and only the latest request counts.
-void PcInterrupts::arm_pit(std::optional<uint64_t> deadline_ns) {
-  uint64_t generation = ++pit_generation_;
-  std::weak_ptr<PcInterrupts*> weak = self_;
-  loop_.post([weak, generation, deadline_ns] {
-    std::shared_ptr<PcInterrupts*> self = weak.lock();
-    if (!self || generation != (*self)->pit_generation_.load()) return;
-    PcInterrupts& me = **self;
-    me.pit_timer_.cancel();
-    if (!deadline_ns) return;
-    me.pit_timer_.expires_at(std::chrono::steady_clock::time_point(
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            std::chrono::nanoseconds(*deadline_ns))));
-    me.pit_timer_.async_wait([weak, generation](const boost::system::error_code& error) {
-      std::shared_ptr<PcInterrupts*> self = weak.lock();
-      if (!error && self && generation == (*self)->pit_generation_.load())
-        (*self)->pit_->timer_expired();
-    });
-  });
 }
 
 }  // namespace kagami

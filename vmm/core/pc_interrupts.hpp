@@ -4,13 +4,13 @@
 
 #include <array>
 #include <atomic>
-#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 
+#include "core/deadline_timer.hpp"
 #include "core/event_loop.hpp"
 #include "irqchip/i8254.hpp"
 #include "irqchip/i8259.hpp"
@@ -50,10 +50,8 @@ class PcInterrupts final : private MsiSink {
  private:
   void signal_msi(uint64_t address, uint32_t data) override;
   void route_changed(unsigned pin, const IoapicRoute& route);
-  void arm_pit(std::optional<uint64_t> deadline_ns);
 
   Vm& vm_;
-  EventLoop& loop_;
   std::function<void()> extint_kick_;
   std::unique_ptr<I8259Pair> pic_;
   std::unique_ptr<Ioapic> ioapic_;
@@ -63,12 +61,7 @@ class PcInterrupts final : private MsiSink {
 
   std::mutex routes_lock_;  // guards routes_ and serializes KVM_SET_GSI_ROUTING
   std::array<IoapicRoute, Ioapic::kPins> routes_{};
-
-  boost::asio::steady_timer pit_timer_;  // used on the loop's thread only
-  std::atomic<uint64_t> pit_generation_{0};
-  // Handlers queued on the event loop hold a weak reference: the loop outlives a machine
-  // rebuilt after a reset.
-  std::shared_ptr<PcInterrupts*> self_ = std::make_shared<PcInterrupts*>(this);
+  std::unique_ptr<DeadlineTimer> pit_timer_;
 };
 
 }  // namespace kagami
