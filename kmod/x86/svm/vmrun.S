@@ -65,13 +65,6 @@ SYM_FUNC_START(kagami_svm_vmrun)
 
 	vmrun %rax
 
-	/*
-	 * The guest may have filled the return stack buffer with its own
-	 * targets: overwrite it before the first RET where the kernel asks for
-	 * that on VM exits (its Spectre-v2 mitigations), as KVM does.
-	 */
-	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, X86_FEATURE_RSB_VMEXIT_LITE
-
 	/* RAX and RSP are the host's again (VMRUN saved them); the rest is the guest's. */
 	push %rdi
 	mov  24(%rsp), %rdi
@@ -94,6 +87,15 @@ SYM_FUNC_START(kagami_svm_vmrun)
 	vmsave %rax
 	mov  8(%rsp), %rax
 	vmload %rax
+
+	/*
+	 * The guest may have filled the return stack buffer with its own
+	 * targets: overwrite it before the first RET where the kernel asks for
+	 * that on VM exits (its Spectre-v2 mitigations), as KVM does. Only now:
+	 * the fill uses RAX as its counter, and RAX held the VMCB address for
+	 * the VMSAVE above.
+	 */
+	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, X86_FEATURE_RSB_VMEXIT_LITE
 
 	/* No guest value stays in a register the C code might spill. */
 	xor  %ecx, %ecx
