@@ -10,6 +10,7 @@
 #include "core/deadline_timer.hpp"
 #include "core/pc_chipset.hpp"
 #include "core/pc_interrupts.hpp"
+#include "core/register_dump.hpp"
 #include "core/vcpu_thread.hpp"
 #include "debug_exit.hpp"
 #include "e820.hpp"
@@ -309,8 +310,17 @@ MachineExit Machine::run() {
   console_.stop_input();
   loop_.on_termination_signal(nullptr);
   if (config_.verbose) report_unassigned();
-  std::lock_guard guard(state_lock_);
-  return exit_;
+  MachineExit exit;
+  {
+    std::lock_guard guard(state_lock_);
+    exit = exit_;
+  }
+  // Stopped from outside (a signal, the console): where was the guest? Shows where a hung guest
+  // spins or waits. The vCPU threads are joined, so their registers can be read.
+  if (config_.verbose &&
+      (exit.reason == MachineExit::Reason::kSignal || exit.reason == MachineExit::Reason::kQuit))
+    for (const auto& vcpu : vcpus_) std::fputs(format_registers(*vcpu).c_str(), stderr);
+  return exit;
 }
 
 void Machine::request_stop(MachineExit exit) {

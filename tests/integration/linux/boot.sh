@@ -21,8 +21,13 @@ args=(--module "$module" --cpus 2 --timeout 280 --share "$work")
 [[ $(dirname "$(readlink -f "$kagami")") == "$checkout"/* ]] ||
   args+=(--share "$(dirname "$(readlink -f "$kagami")")")
 host_start=$(date +%s)
-run_nested "${args[@]}" -- "$kagami" run --kernel "$work/vmlinuz" --initrd "$work/initramfs.gz" \
-  --cmdline "console=ttyS0 quiet" --cpus "$cpus" --memory 256M --serial stdio
+# A guest that hangs gets SIGTERM after 230 s, and kagami --verbose then prints every vCPU's
+# registers (shown with the output on failure). nokaslr keeps the kernel's addresses those of
+# its /proc/kallsyms in any other boot, so a RIP can be named afterwards (Debian's System.map
+# is only a placeholder).
+run_nested "${args[@]}" -- timeout -s TERM 230 "$kagami" run --kernel "$work/vmlinuz" \
+  --initrd "$work/initramfs.gz" --cmdline "console=ttyS0 quiet nokaslr" --cpus "$cpus" \
+  --memory 256M --serial stdio --verbose
 host_end=$(date +%s)
 expect_status 0
 out=$work/stdout
