@@ -1,4 +1,4 @@
-// Guest RAM: memfd creation, the PC memory layout, and bounds-checked access.
+// Guest RAM: its backing (memfd or anonymous), the PC memory layout, bounds-checked access.
 #include "kagami/guest_memory.hpp"
 
 #include <sys/mman.h>
@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -22,41 +23,75 @@ std::string size_text(uint64_t bytes) {
 
 }  // namespace
 
-GuestMemory::GuestMemory(uint64_t size) : size_(size) {
+GuestMemory::GuestMemory(uint64_t size, Backing backing) : size_(size) {
   if (size < kMinSize || size > kMaxSize)
     throw std::runtime_error("guest memory " + size_text(size) + " is out of range (" +
                              mib(kMinSize) + " to " + mib(kMaxSize) + ")");
   if (size % 4096)
     throw std::runtime_error("guest memory " + size_text(size) + " is not a multiple of 4 KiB");
 
-  fd_ = memfd_create("kagami-guest-ram", MFD_CLOEXEC);
-  if (fd_ < 0)
-    throw std::runtime_error(std::string("cannot create guest memory: memfd_create: ") +
-                             strerror(errno));
-  if (ftruncate(fd_, static_cast<off_t>(size)) != 0) {
-    int err = errno;
-    close(fd_);
-    throw std::runtime_error("cannot provide " + mib(size) +
-                             " of guest memory: ftruncate: " + strerror(err));
-  }
-  // MAP_NORESERVE: RAM is backed lazily, as the guest touches it.
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd_, 0);
-  if (p == MAP_FAILED) {
-    int err = errno;
-    close(fd_);
-    throw std::runtime_error("cannot map " + mib(size) + " of guest memory: " + strerror(err));
-  }
-  base_ = static_cast<uint8_t*>(p);
+  if (backing == Backing::kAuto)
+    backing = shmem_huge_pages_enabled() ? Backing::kMemfd : Backing::kAnonymous;
+  if (backing == Backing::kMemfd)
+    map_memfd();
+  else
+    map_anonymous();
   // Guest RAM is large and sparse: keep it out of core dumps.
   madvise(base_, size, MADV_DONTDUMP);
-  // Huge pages where the host allows them for shared memory (shmem_enabled "advise" or "always"
-  // in /sys/kernel/mm/transparent_hugepage): kagami.ko and KVM then map the guest with 2 MiB
-  // nested-page-table leaves. Without host support this changes nothing.
+  // Huge pages where the host gives them: KVM and kagami.ko then map the guest with 2 MiB
+  // nested-page-table leaves, one fault per 2 MiB instead of per 4 KiB.
   madvise(base_, size, MADV_HUGEPAGE);
 
   uint64_t low = size < kPciHoleStart ? size : kPciHoleStart;
   regions_.push_back({0, low, 0});
   if (size > low) regions_.push_back({kPciHoleEnd, size - low, low});
+}
+
+bool GuestMemory::shmem_huge_pages_enabled() {
+  // The active choice is the bracketed word, e.g. "always within_size advise [never] deny force".
+  std::ifstream file("/sys/kernel/mm/transparent_hugepage/shmem_enabled");
+  std::string word;
+  while (file >> word)
+    if (word.front() == '[') return word != "[never]" && word != "[deny]";
+  return false;
+}
+
+void GuestMemory::map_memfd() {
+  fd_ = memfd_create("kagami-guest-ram", MFD_CLOEXEC);
+  if (fd_ < 0)
+    throw std::runtime_error(std::string("cannot create guest memory: memfd_create: ") +
+                             strerror(errno));
+  if (ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+    int err = errno;
+    close(fd_);
+    throw std::runtime_error("cannot provide " + mib(size_) +
+                             " of guest memory: ftruncate: " + strerror(err));
+  }
+  // MAP_NORESERVE: RAM is backed lazily, as the guest touches it.
+  void* p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd_, 0);
+  if (p == MAP_FAILED) {
+    int err = errno;
+    close(fd_);
+    throw std::runtime_error("cannot map " + mib(size_) + " of guest memory: " + strerror(err));
+  }
+  base_ = static_cast<uint8_t*>(p);
+}
+
+// Private anonymous memory, 2 MiB-aligned so that transparent huge pages line up with the
+// guest's 2 MiB-aligned physical ranges (low RAM at 0, high RAM at 4 GiB from offset 3 GiB).
+void GuestMemory::map_anonymous() {
+  constexpr uint64_t kHuge = 2ull << 20;
+  void* p = mmap(nullptr, size_ + kHuge, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    throw std::runtime_error("cannot map " + mib(size_) + " of guest memory: " + strerror(errno));
+  auto start = reinterpret_cast<uintptr_t>(p);
+  uintptr_t aligned = (start + kHuge - 1) & ~(kHuge - 1);
+  if (aligned > start) munmap(p, aligned - start);
+  uintptr_t tail = aligned + size_;
+  if (start + size_ + kHuge > tail)
+    munmap(reinterpret_cast<void*>(tail), start + size_ + kHuge - tail);
+  base_ = reinterpret_cast<uint8_t*>(aligned);
 }
 
 GuestMemory::~GuestMemory() {

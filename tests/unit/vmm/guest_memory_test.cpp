@@ -11,7 +11,22 @@ TEST(GuestMemory, SmallGuestIsOneLowRegion) {
   ASSERT_EQ(mem.regions().size(), 1u);
   EXPECT_EQ(mem.regions()[0].gpa, 0u);
   EXPECT_EQ(mem.regions()[0].size, 64ull << 20);
-  EXPECT_GE(mem.fd(), 0);
+}
+
+TEST(GuestMemory, MemfdBackingHasAnFdAnonymousHasNone) {
+  GuestMemory shared(8ull << 20, GuestMemory::Backing::kMemfd);
+  EXPECT_GE(shared.fd(), 0);
+  GuestMemory anonymous(8ull << 20, GuestMemory::Backing::kAnonymous);
+  EXPECT_EQ(anonymous.fd(), -1);
+  // 2 MiB-aligned, so that huge pages line up with the guest's 2 MiB ranges.
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(anonymous.host_base()) % (2u << 20), 0u);
+  for (GuestMemory* m : {&shared, &anonymous}) {
+    const uint8_t in[3] = {1, 2, 3};
+    uint8_t out[3] = {};
+    ASSERT_TRUE(m->write((8ull << 20) - 3, in));
+    ASSERT_TRUE(m->read((8ull << 20) - 3, out));
+    EXPECT_EQ(out[2], 3);
+  }
 }
 
 TEST(GuestMemory, LargeGuestSkipsThePciHole) {
