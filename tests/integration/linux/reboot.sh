@@ -10,7 +10,8 @@ vmlinuz=$("$nested_run" --print-kernel)
 [[ -f $vmlinuz ]] || fail "nested-run --print-kernel gave no kernel ($vmlinuz)"
 "$here/make-initramfs.sh" "$work/initramfs.gz" "$here/init-reboot.sh"
 cp "$vmlinuz" "$work/vmlinuz"
-args=(--module kvm --cpus 2 --timeout 280 --share "$work")
+# One nested-host CPU, as boot.sh says why.
+args=(--module kvm --cpus 1 --timeout 280 --share "$work")
 [[ $(dirname "$(readlink -f "$kagami")") == "$checkout"/* ]] ||
   args+=(--share "$(dirname "$(readlink -f "$kagami")")")
 boot=("$kagami" run --kernel "$work/vmlinuz" --initrd "$work/initramfs.gz"
