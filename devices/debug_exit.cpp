@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "le_bytes.hpp"
+#include "kagami/le_bytes.hpp"
 
 namespace kagami {
 

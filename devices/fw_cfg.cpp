@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "le_bytes.hpp"
+#include "kagami/le_bytes.hpp"
 
 namespace kagami {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "le_bytes.hpp"
+#include "kagami/le_bytes.hpp"
 
 namespace kagami {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "le_bytes.hpp"
+#include "kagami/le_bytes.hpp"
 #include "line_array.hpp"
 
 namespace kagami {

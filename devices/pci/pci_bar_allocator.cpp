@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kagami/le_bytes.hpp"
 #include "pci/pci_root.hpp"
 
 namespace kagami {
@@ -27,7 +28,7 @@ std::string describe(const PciBarRequest& request) {
 
 void write_config(PciRoot& root, unsigned slot, uint16_t offset, uint32_t value, size_t width) {
   uint8_t bytes[4];
-  for (size_t i = 0; i < width; ++i) bytes[i] = static_cast<uint8_t>(value >> (8 * i));
+  store_le(std::span<uint8_t>(bytes, width), value);
   root.config_write({0, slot, 0}, offset, std::span<const uint8_t>(bytes, width));
 }
 

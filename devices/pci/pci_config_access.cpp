@@ -1,7 +1,7 @@
 // The guest's two ways into config space: mechanism #1 (ports 0xcf8/0xcfc) and ECAM.
 #include <algorithm>
 
-#include "le_bytes.hpp"
+#include "kagami/le_bytes.hpp"
 #include "pci/pci_root.hpp"
 
 namespace kagami {

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "kagami/le_bytes.hpp"
+
 namespace kagami {
 namespace {
 
@@ -205,17 +207,15 @@ uint64_t PciDevice::address_in_bar(unsigned index, PciBarType type) const {
 }
 
 void PciDevice::set_bytes(uint16_t offset, uint64_t value, size_t width) {
-  for (size_t i = 0; i < width; ++i) config_[offset + i] = static_cast<uint8_t>(value >> (8 * i));
+  store_le(std::span(config_).subspan(offset, width), value);
 }
 
 void PciDevice::set_writable(uint16_t offset, uint64_t mask, size_t width) {
-  for (size_t i = 0; i < width; ++i) writable_[offset + i] = static_cast<uint8_t>(mask >> (8 * i));
+  store_le(std::span(writable_).subspan(offset, width), mask);
 }
 
 uint64_t PciDevice::bytes_at(uint16_t offset, size_t width) const {
-  uint64_t value = 0;
-  for (size_t i = width; i-- > 0;) value = (value << 8) | config_[offset + i];
-  return value;
+  return load_le(std::span(config_).subspan(offset, width));
 }
 
 }  // namespace kagami

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "kagami/le_bytes.hpp"
+
 namespace kagami::aml {
 namespace {
 
@@ -28,10 +30,6 @@ constexpr size_t kMaxPkgLength = size_t{1} << 28;
 
 void append(Bytes& out, const Bytes& more) {
   out.insert(out.end(), more.begin(), more.end());
-}
-
-void append_le(Bytes& out, uint64_t value, size_t size) {
-  for (size_t i = 0; i < size; ++i) out.push_back(static_cast<uint8_t>(value >> (8 * i)));
 }
 
 Bytes concat(const std::vector<Bytes>& parts) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "kagami/le_bytes.hpp"
+
 namespace kagami::acpi {
 namespace {
 
@@ -42,15 +44,14 @@ void SdtWriter::gas(uint8_t space, uint8_t bit_width, uint8_t access_size, uint6
 
 std::vector<uint8_t> SdtWriter::finish() {
   uint32_t length = static_cast<uint32_t>(bytes_.size());
-  for (size_t i = 0; i < 4; ++i)
-    bytes_[kLengthOffset + i] = static_cast<uint8_t>(length >> (8 * i));
+  store_le(std::span(bytes_).subspan(kLengthOffset, 4), length);
   bytes_[kChecksumOffset] = 0;
   bytes_[kChecksumOffset] = checksum_byte(bytes_.data(), bytes_.size());
   return std::move(bytes_);
 }
 
 void SdtWriter::le(uint64_t value, size_t size) {
-  for (size_t i = 0; i < size; ++i) bytes_.push_back(static_cast<uint8_t>(value >> (8 * i)));
+  append_le(bytes_, value, size);
 }
 
 uint8_t checksum_byte(const uint8_t* bytes, size_t size) {

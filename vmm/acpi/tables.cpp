@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "dsdt.hpp"
+#include "kagami/le_bytes.hpp"
 #include "sdt.hpp"
 
 namespace kagami::acpi {
@@ -211,9 +212,7 @@ Bytes build_xsdt(const std::vector<uint64_t>& entries) {
 
 Bytes build_rsdp(uint64_t xsdt) {
   Bytes rsdp;
-  auto le = [&](uint64_t value, size_t size) {
-    for (size_t i = 0; i < size; ++i) rsdp.push_back(static_cast<uint8_t>(value >> (8 * i)));
-  };
+  auto le = [&](uint64_t value, size_t size) { append_le(rsdp, value, size); };
   for (char c : std::string_view("RSD PTR ")) rsdp.push_back(static_cast<uint8_t>(c));
   rsdp.push_back(0);  // checksum of the first 20 bytes
   for (char c : kOemId) rsdp.push_back(static_cast<uint8_t>(c));

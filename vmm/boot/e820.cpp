@@ -3,14 +3,10 @@
 
 #include <algorithm>
 
+#include "kagami/le_bytes.hpp"
+
 namespace kagami {
-namespace {
-
-void append_le(std::vector<uint8_t>& out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<uint8_t>(value >> (8 * i)));
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::vector<E820Entry> pc_memory_map(const GuestMemory& memory) {
   std::vector<E820Entry> map;

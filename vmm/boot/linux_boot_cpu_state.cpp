@@ -1,6 +1,8 @@
 // The machine state of the Linux 64-bit boot protocol: GDT, identity page tables, vCPU registers.
 #include "linux_boot_cpu_state.hpp"
 
+#include "kagami/le_bytes.hpp"
+
 namespace kagami {
 namespace {
 
@@ -36,7 +38,7 @@ constexpr uint8_t kFlagsDefault32 = 0x4;  // D/B
 constexpr uint8_t kFlagsLong = 0x2;       // L
 
 void put_le64(std::vector<uint8_t>& bytes, uint64_t offset, uint64_t value) {
-  for (int i = 0; i < 8; ++i) bytes[offset + i] = static_cast<uint8_t>(value >> (8 * i));
+  store_le(std::span(bytes).subspan(offset, 8), value);
 }
 
 kvm_segment boot_segment(uint16_t selector, uint8_t type, bool long_mode) {

@@ -7,6 +7,7 @@
 
 #include "boot_error.hpp"
 #include "boot_format.hpp"
+#include "kagami/le_bytes.hpp"
 
 namespace kagami::linux_boot {
 namespace {
@@ -23,9 +24,7 @@ std::string version_text(uint16_t version) {
 }
 
 uint64_t read_le(std::span<const uint8_t> image, uint64_t offset, int size) {
-  uint64_t value = 0;
-  for (int i = 0; i < size; ++i) value |= uint64_t{image[offset + i]} << (8 * i);
-  return value;
+  return load_le(image.subspan(offset, size));
 }
 
 void check_magic(std::span<const uint8_t> image) {

@@ -10,6 +10,7 @@
 #include "boot_format.hpp"
 #include "e820.hpp"
 #include "elf.hpp"
+#include "kagami/le_bytes.hpp"
 #include "multiboot_info.hpp"
 
 namespace kagami {
@@ -57,9 +58,7 @@ struct MultibootHeader {
 };
 
 uint32_t read32(std::span<const uint8_t> image, uint64_t offset) {
-  uint32_t value = 0;
-  for (int i = 0; i < 4; ++i) value |= uint32_t{image[offset + i]} << (8 * i);
-  return value;
+  return static_cast<uint32_t>(load_le(image.subspan(offset, 4)));
 }
 
 uint32_t checksum_sum(std::span<const uint8_t> image, uint64_t offset) {

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "boot_format.hpp"
+#include "kagami/le_bytes.hpp"
 
 namespace kagami {
 namespace {
@@ -114,7 +115,7 @@ uint32_t upper_memory_kib(std::span<const E820Entry> map) {
 }
 
 void put(std::vector<uint8_t>& block, uint64_t offset, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) block[offset + i] = static_cast<uint8_t>(value >> (8 * i));
+  store_le(std::span(block).subspan(offset, bytes), value);
 }
 
 // Copies a NUL-terminated string into the block and returns its guest address.

@@ -1,8 +1,9 @@
-// Little-endian conversion between access data (as the bus passes it) and integers.
+// Little-endian conversion between bytes (bus accesses, boot images, firmware tables) and integers.
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace kagami {
 
@@ -18,6 +19,11 @@ inline void store_le(std::span<uint8_t> bytes, uint64_t value) {
     byte = static_cast<uint8_t>(value);
     value >>= 8;
   }
+}
+
+// Appends the `size` low bytes of value, least significant first.
+inline void append_le(std::vector<uint8_t>& out, uint64_t value, size_t size) {
+  for (size_t i = 0; i < size; ++i) out.push_back(static_cast<uint8_t>(value >> (8 * i)));
 }
 
 }  // namespace kagami
