@@ -32,11 +32,14 @@ void PcInterrupts::attach(Bus& io, Bus& mmio) {
 
 void PcInterrupts::before_run(Vcpu& boot_vcpu) {
   kvm_run* run = boot_vcpu.run_page();
-  if (pic_->output() && run->ready_for_interrupt_injection) {
+  // Once per KVM_RUN of the boot vCPU: ask the PIC again only after an acknowledge.
+  bool pending = pic_->output();
+  if (pending && run->ready_for_interrupt_injection) {
     if (std::optional<uint8_t> vector = pic_->acknowledge()) boot_vcpu.interrupt(*vector);
+    pending = pic_->output();
   }
   // Still something waiting: KVM_RUN returns (KVM_EXIT_IRQ_WINDOW_OPEN) once it can go in.
-  run->request_interrupt_window = pic_->output() ? 1 : 0;
+  run->request_interrupt_window = pending ? 1 : 0;
 }
 
 void PcInterrupts::signal_msi(uint64_t address, uint32_t data) {
