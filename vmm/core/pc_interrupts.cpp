@@ -52,7 +52,14 @@ void PcInterrupts::signal_msi(uint64_t address, uint32_t data) {
 // is still masked, and that EOI must reach the IOAPIC to clear remote IRR.
 void PcInterrupts::route_changed(unsigned pin, const IoapicRoute& route) {
   std::lock_guard guard(routes_lock_);
-  routes_.at(pin) = route;
+  IoapicRoute& known = routes_.at(pin);
+  // A mask toggle alone changes nothing KVM sees, and KVM_SET_GSI_ROUTING waits for an RCU
+  // grace period: skip it.
+  if (known.address == route.address && known.data == route.data) {
+    known = route;
+    return;
+  }
+  known = route;
   std::vector<Vm::MsiRoute> table;
   for (unsigned n = 0; n < routes_.size(); n++)
     table.push_back({n, routes_[n].address, routes_[n].data});
