@@ -24,11 +24,13 @@ mkfifo "$work/keys"
 exec {keys}<>"$work/keys"
 # Runs nested-run on a terminal with the given command, keeping the terminal's settings before
 # and after in $work/before and $work/after. In the foreground: a background job would start
-# with SIGINT ignored, which nested-run could then not trap.
+# with SIGINT ignored, which nested-run could then not trap. script(1) runs $SHELL, so bash is
+# named: Ctrl-] sends SIGINT to the whole foreground group, and bash, unlike dash, outlives a
+# SIGINT that its child handled (and CI may have no SHELL, or SHELL=/bin/sh).
 run_on_terminal() {
   local line
   printf -v line '%q ' "$nested_run" --stdin --timeout 120 -- sh -c "$1"
-  script -qec "stty -g >$work/before; $line; echo status=\$?; stty -g >$work/after" /dev/null \
+  SHELL=/bin/bash script -qec "stty -g >$work/before; $line; echo status=\$?; stty -g >$work/after" /dev/null \
     <"$work/keys" >"$work/stdout" 2>"$work/stderr" || fail "script(1) failed"
 }
 expect_same_terminal_settings() {
