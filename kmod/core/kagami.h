@@ -11,6 +11,7 @@
 #include <linux/rwsem.h>
 #include <linux/signal_types.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 
 #include "x86/vendor_ops.h"
 
@@ -53,11 +54,39 @@ struct kagami_vm {
 	struct rw_semaphore run_sem;	/* (c) */
 	u64 npt_generation;	/* (m, and run_sem for writing) bumped on teardown */
 	void *vendor;		/* (c) vendor state: vm_init sets, vm_destroy frees */
+	/*
+	 * The interrupt controller model, chosen once before the first vCPU
+	 * (KVM_CREATE_IRQCHIP or KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)), then
+	 * constant: read without the lock by vCPUs (smp_load_acquire).
+	 */
+	u8 irqchip_mode;	/* (m) enum kagami_irqchip_mode */
+	u32 nr_ioapic_pins;	/* (m) split: GSIs 0..n-1 belong to the userspace IOAPIC */
+	u32 max_vcpu_ids;	/* (m) KVM_ENABLE_CAP(KVM_CAP_MAX_VCPU_ID), 0 = not set */
+	struct kagami_irq_state *irq;	/* (c) core/irq/: routing, irqfds, ioeventfds */
+	struct kagami_irqchip *irqchip;	/* (m) x86/irqchip/: in-kernel PIC + IOAPIC, or NULL */
+	s64 kvmclock_offset;	/* (m) x86/clock/: guest clock ns = host boot ns + this */
+	/* (m) x86/clock/: the VM's one reference for kvm-clock (host TSC, host boot ns at it). */
+	u64 kvmclock_ref_tsc;
+	s64 kvmclock_ref_ns;
+	u64 kvmclock_wall_gpa;	/* (m) x86/clock/: MSR_KVM_WALL_CLOCK(_NEW)'s value */
 };
+
+enum kagami_irqchip_mode {
+	KAGAMI_IRQCHIP_NONE,	/* userspace does everything; HLT exits */
+	KAGAMI_IRQCHIP_SPLIT,	/* LAPICs in the kernel, PIC/IOAPIC in userspace */
+	KAGAMI_IRQCHIP_KERNEL,	/* LAPICs, PIC pair and IOAPIC in the kernel */
+};
+
+static inline bool kagami_lapic_in_kernel(struct kagami_vm *vm)
+{
+	return smp_load_acquire(&vm->irqchip_mode) != KAGAMI_IRQCHIP_NONE;
+}
 
 /* The vCPU mapping, as KVM on x86: the kvm_run page, then the port I/O data page. */
 #define KAGAMI_PIO_PAGE_OFFSET	1
 #define KAGAMI_VCPU_MMAP_PAGES	2
+
+#define KAGAMI_MCE_BANKS	32	/* KVM_MAX_MCE_BANKS, MCG_CAP's default count */
 
 struct kagami_vcpu {
 	struct kagami_vm *vm;	/* (c) holds a VM reference for the vCPU fd */
@@ -71,6 +100,36 @@ struct kagami_vcpu {
 	u64 xcr0;		/* (v) KVM_SET_XCRS's; XSAVE is hidden, so never loaded */
 	sigset_t sigmask;	/* (v) KVM_SET_SIGNAL_MASK's, applied during KVM_RUN */
 	bool sigmask_active;	/* (v) */
+	struct kagami_lapic *lapic;	/* (c) x86/lapic/, NULL without an irqchip */
+	struct kagami_kvmclock *kvmclock;	/* (c) x86/clock/ */
+	u32 mp_state;		/* (v) KVM_MP_STATE_*: RUNNABLE, UNINITIALIZED, INIT_RECEIVED, HALTED */
+	/*
+	 * Kicks (core/kick.c): another context made an event pending for this
+	 * vCPU. It sets a request bit, then wakes the vCPU if it sleeps in HLT
+	 * (wait) or interrupts the physical CPU it runs a guest on (mode).
+	 */
+	unsigned long requests;	/* (a) KAGAMI_REQ_* bits */
+	int mode;		/* (a) KAGAMI_MODE_*, written by the vCPU thread */
+	int guest_cpu;		/* (a) physical CPU while mode is IN_GUEST */
+	struct wait_queue_head wait;	/* (c) a halted vCPU sleeps here */
+	/* x86/svm/mp_state.c: INIT and SIPI taken from the LAPIC, applied before the next entry. */
+	bool init_pending;	/* (v) */
+	bool sipi_pending;	/* (v) start at sipi_vector once in INIT_RECEIVED */
+	u8 sipi_vector;		/* (v) the last SIPI's, or KVM_SET_VCPU_EVENTS's */
+	/* x86/msrs.c: the vendor-neutral MSRs, zero at creation as KVM's. */
+	u64 mcg_status;		/* (v) MCG_STATUS */
+	u64 mce_banks[KAGAMI_MCE_BANKS * 4];	/* (v) MCi_CTL, _STATUS, _ADDR, _MISC */
+	u64 hwcr;		/* (v) HWCR: McStatusWrEn only */
+	u64 ucode_rev;		/* (v) UCODE_REV as userspace set it, once ucode_rev_set */
+	bool ucode_rev_set;	/* (v) */
+};
+
+#define KAGAMI_REQ_EVENT	0	/* re-evaluate pending interrupts/NMI/INIT/SIPI */
+#define KAGAMI_REQ_CLOCK	1	/* refresh the kvm-clock page before entry */
+
+enum kagami_vcpu_mode {
+	KAGAMI_MODE_OUTSIDE_GUEST,
+	KAGAMI_MODE_IN_GUEST,	/* between the last request check and the exit */
 };
 
 /* Live objects, for leak checks (debugfs kagami/live_objects). */
@@ -99,6 +158,24 @@ int kagami_memslot_set(struct kagami_vm *vm,
 /* vcpu.c */
 int kagami_vcpu_create(struct kagami_vm *vm, unsigned long id);
 void kagami_vcpu_free(struct kagami_vcpu *vcpu);
+
+/*
+ * The VM's vCPU with this id, or NULL; any context. vcpus[] entries are
+ * published once, complete (smp_store_release), and live until the VM dies.
+ */
+static inline struct kagami_vcpu *kagami_vm_vcpu(struct kagami_vm *vm, unsigned int id)
+{
+	return id < KAGAMI_MAX_VCPUS ? smp_load_acquire(&vm->vcpus[id]) : NULL;
+}
+
+/* kick.c: make a request and see that the vCPU notices (any context). */
+void kagami_vcpu_request(struct kagami_vcpu *vcpu, int req);
+void kagami_vcpu_kick(struct kagami_vcpu *vcpu);
+/* The vCPU thread, before entering: clear and return whether req was made. */
+static inline bool kagami_vcpu_check_request(struct kagami_vcpu *vcpu, int req)
+{
+	return test_and_clear_bit(req, &vcpu->requests);
+}
 
 /* x86/cpuid.c: KVM_GET_SUPPORTED_CPUID, KVM_SET/GET_CPUID2 and the CPUID exit's lookup. */
 #define KAGAMI_MAX_CPUID_ENTRIES	256	/* KVM_MAX_CPUID_ENTRIES */

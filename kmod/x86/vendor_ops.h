@@ -10,6 +10,7 @@ struct kagami_vm;
 struct kvm_regs;
 struct kvm_sregs;
 struct kvm_vcpu_events;
+struct kvm_debugregs;
 
 /*
  * One member per entry of x86/vendor_ops_list.h, in the same order (checked
@@ -57,6 +58,13 @@ struct kagami_vendor_ops {
 	/* KVM_GET/SET_VCPU_EVENTS; set receives flags already checked by the core. */
 	int (*get_vcpu_events)(struct kagami_vcpu *vcpu, struct kvm_vcpu_events *events);
 	int (*set_vcpu_events)(struct kagami_vcpu *vcpu, const struct kvm_vcpu_events *events);
+	/* Guest TSC = host TSC + this (the LAPIC's TSC deadline, kvm-clock); any context. */
+	u64 (*tsc_offset)(struct kagami_vcpu *vcpu);
+	/* With a LAPIC: apply a latched INIT and SIPI now (KVM_GET_MP_STATE reports the result). */
+	void (*accept_events)(struct kagami_vcpu *vcpu);
+	/* KVM_GET/SET_DEBUGREGS: DR0-3, DR6, DR7 (vcpu->mutex held); set checks the values. */
+	int (*get_debugregs)(struct kagami_vcpu *vcpu, struct kvm_debugregs *dbg);
+	int (*set_debugregs)(struct kagami_vcpu *vcpu, const struct kvm_debugregs *dbg);
 };
 
 extern const struct kagami_vendor_ops kagami_svm_ops;

@@ -27,5 +27,9 @@ KAGAMI_VENDOR_OP(queue_interrupt)
 KAGAMI_VENDOR_OP(queue_nmi)
 KAGAMI_VENDOR_OP(get_vcpu_events)
 KAGAMI_VENDOR_OP(set_vcpu_events)
+KAGAMI_VENDOR_OP(tsc_offset)
+KAGAMI_VENDOR_OP(accept_events)
+KAGAMI_VENDOR_OP(get_debugregs)
+KAGAMI_VENDOR_OP(set_debugregs)
 
 #undef KAGAMI_VENDOR_OP
