@@ -8,6 +8,7 @@
 #include <linux/seq_file.h>
 
 #include "core/kagami.h"
+#include "x86/kvmclock.h"
 
 static int group = -1;
 module_param(group, int, 0444);
@@ -51,9 +52,15 @@ static int __init kagami_init(void)
 	}
 	if (group >= 0)
 		kagami_misc.mode = 0660;
+	r = kagami_kvmclock_init();
+	if (r) {
+		pr_err("cannot load: cannot follow the host's clock (error %d)\n", r);
+		return r;
+	}
 	r = misc_register(&kagami_misc);
 	if (r) {
 		pr_err("cannot load: cannot register /dev/kagami (error %d)\n", r);
+		kagami_kvmclock_exit();
 		return r;
 	}
 	if (group >= 0) {
@@ -62,6 +69,7 @@ static int __init kagami_init(void)
 			pr_err("cannot load: cannot give /dev/kagami the group %d (error %d)\n",
 			       group, r);
 			misc_deregister(&kagami_misc);
+			kagami_kvmclock_exit();
 			return r;
 		}
 	}
@@ -75,6 +83,7 @@ static void __exit kagami_exit(void)
 {
 	debugfs_remove_recursive(kagami_debugfs);
 	misc_deregister(&kagami_misc);
+	kagami_kvmclock_exit();
 }
 
 module_init(kagami_init);

@@ -4,23 +4,28 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/kvm_para.h>
 #include <asm/processor.h>
 
 #include "core/kagami.h"
+#include "x86/kvmclock.h"
 
 /*
  * Allow-lists, so a feature this module cannot virtualise never leaks to the
- * guest: no VMX/SVM, MONITOR, x2APIC (no in-kernel APIC yet), XSAVE and what
- * depends on it (AVX, FMA, F16C: the guest FPU state is switched with FXSAVE),
- * PCID, TSC deadline, MTRR and MCA (their MSRs are not emulated), performance
- * monitoring. RDTSCP and RDPID stay where the CPU has them: the guest's
- * TSC_AUX is loaded around VMRUN.
+ * guest: no VMX/SVM, MONITOR, XSAVE and what depends on it (AVX, FMA, F16C:
+ * the guest FPU state is switched with FXSAVE), PCID, MTRR and MCA (their
+ * MSRs are not emulated), performance monitoring. RDTSCP and RDPID stay where
+ * the CPU has them: the guest's TSC_AUX is loaded around VMRUN. x2APIC is
+ * set whatever the host has, as KVM: the local APIC is emulated (x86/lapic/).
+ * TSC deadline is not listed, as KVM: VMMs learn it from
+ * KVM_CAP_TSC_DEADLINE_TIMER.
  */
 /* FPU..PAE, CX8, APIC, SEP, PGE, CMOV, PAT, PSE36, CLFSH, MMX, FXSR, SSE, SSE2 */
 #define LEAF1_EDX	0x078bab7fU
 #define LEAF1_ECX	(BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | \
 			 BIT(23) | BIT(25) | BIT(30))
 #define LEAF1_ECX_HYPERVISOR	BIT(31)
+#define LEAF1_ECX_X2APIC	BIT(21)
 #define LEAF7_EBX	(BIT(0) | BIT(3) | BIT(7) | BIT(8) | BIT(9) | BIT(18) | BIT(19) | \
 			 BIT(20) | BIT(23) | BIT(29))
 #define EXT1_ECX	(BIT(0) | BIT(5) | BIT(6) | BIT(7) | BIT(8))
@@ -49,7 +54,7 @@ static int cpuid_add(struct cpuid_list *l, u32 function, u32 index, u32 flags)
 	cpuid_count(function, index, &e->eax, &e->ebx, &e->ecx, &e->edx);
 	switch (function) {
 	case 1:
-		e->ecx = (e->ecx & LEAF1_ECX) | LEAF1_ECX_HYPERVISOR;
+		e->ecx = (e->ecx & LEAF1_ECX) | LEAF1_ECX_X2APIC | LEAF1_ECX_HYPERVISOR;
 		e->edx &= LEAF1_EDX;
 		break;
 	case 7:
@@ -108,6 +113,25 @@ static int cpuid_add_leaf(struct cpuid_list *l, u32 function)
 	}
 }
 
+/* The hypervisor leaves (kvm-clock's): KVM lists them between the basic and extended ones. */
+static int cpuid_add_kvm(struct cpuid_list *l, u32 function)
+{
+	struct kvm_cpuid_entry2 *e;
+	u32 out[4];
+
+	if (l->nent >= l->max)
+		return -E2BIG;
+	kagami_kvmclock_cpuid(function, out);
+	e = &l->entries[l->nent++];
+	memset(e, 0, sizeof(*e));
+	e->function = function;
+	e->eax = out[0];
+	e->ebx = out[1];
+	e->ecx = out[2];
+	e->edx = out[3];
+	return 0;
+}
+
 static int cpuid_fill(struct cpuid_list *l)
 {
 	u32 max = min_t(u32, cpuid_eax(0), MAX_BASIC_LEAF);
@@ -116,6 +140,11 @@ static int cpuid_fill(struct cpuid_list *l)
 
 	for (f = 0; f <= max; f++) {
 		r = cpuid_add_leaf(l, f);
+		if (r)
+			return r;
+	}
+	for (f = KVM_CPUID_SIGNATURE; f <= KVM_CPUID_FEATURES; f++) {
+		r = cpuid_add_kvm(l, f);
 		if (r)
 			return r;
 	}
