@@ -3,6 +3,7 @@
 #include <linux/fs.h>
 #include <linux/module.h>
 
+#include "core/irq.h"
 #include "core/kagami.h"
 
 /*
@@ -24,9 +25,25 @@ long kagami_check_extension(struct kagami_vm *vm, long cap)
 	case KVM_CAP_INTR_SHADOW:
 	case KVM_CAP_USER_NMI:
 	case KVM_CAP_MP_STATE:
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_SPLIT_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_TSC_DEADLINE_TIMER:
 		return 1;
+	case KVM_CAP_IRQ_ROUTING:
+		return KAGAMI_MAX_IRQ_ROUTES;	/* as KVM: the most entries a table may have */
+	case KVM_CAP_ADJUST_CLOCK:
+		/* As KVM 6.1: the flags KVM_GET_CLOCK may return and KVM_SET_CLOCK takes. */
+		return KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC;
 	case KVM_CAP_XCRS:
 		return kagami_has_xcrs();
+	case KVM_CAP_DEBUGREGS:
+		return 1;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
 	case KVM_CAP_MAX_VCPU_ID:

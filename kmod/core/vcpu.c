@@ -5,16 +5,22 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/sched/signal.h>
 #include <linux/signal.h>
 #include <linux/uaccess.h>
 #include <asm/fpu/types.h>
 
 #include "core/kagami.h"
+#include "x86/kvmclock.h"
+#include "x86/lapic.h"
 
 /* Frees a vCPU; only the VM's destruction calls this, so no fd can reach it. */
 void kagami_vcpu_free(struct kagami_vcpu *vcpu)
 {
+	if (vcpu->lapic)
+		kagami_lapic_free(vcpu);
+	kagami_kvmclock_vcpu_free(vcpu);
 	kagami_vendor->vcpu_free(vcpu);
 	kvfree(vcpu->cpuid);
 	mutex_destroy(&vcpu->mutex);
@@ -124,6 +130,45 @@ static long kagami_vcpu_set_signal_mask(struct kagami_vcpu *vcpu, void __user *a
 	return 0;
 }
 
+static bool kagami_cpuid_entry_equal(const struct kvm_cpuid_entry2 *a,
+				     const struct kvm_cpuid_entry2 *b)
+{
+	return a->function == b->function && a->index == b->index && a->flags == b->flags &&
+	       a->eax == b->eax && a->ebx == b->ebx && a->ecx == b->ecx && a->edx == b->edx;
+}
+
+/*
+ * KVM_SET_CPUID2 once the vCPU has run (guest_cpu set by its first entry), as
+ * KVM 6.1's kvm_set_cpuid() and kvm_cpuid_check_equal(): only the very table
+ * in force is accepted (the guest may have acted on what it read), else
+ * -EINVAL (selftest cpuid_test).
+ */
+static long kagami_vcpu_set_cpuid2_after_run(struct kagami_vcpu *vcpu,
+					     struct kvm_cpuid2 __user *argp)
+{
+	struct kvm_cpuid_entry2 *entries;
+	struct kvm_cpuid2 head;
+	long r = 0;
+	u32 i;
+
+	if (copy_from_user(&head, argp, sizeof(head)))
+		return -EFAULT;
+	if (head.nent > KAGAMI_MAX_CPUID_ENTRIES)
+		return -E2BIG;
+	if (head.nent != vcpu->cpuid_nent)
+		return -EINVAL;
+	if (!head.nent)
+		return 0;
+	entries = vmemdup_user(argp->entries, array_size(head.nent, sizeof(*entries)));
+	if (IS_ERR(entries))
+		return PTR_ERR(entries);
+	for (i = 0; i < head.nent && !r; i++)
+		if (!kagami_cpuid_entry_equal(&entries[i], &vcpu->cpuid[i]))
+			r = -EINVAL;
+	kvfree(entries);
+	return r;
+}
+
 /* KVM_RUN with KVM_SET_SIGNAL_MASK's mask in force, the thread's own kept in real_blocked. */
 static long kagami_vcpu_run(struct kagami_vcpu *vcpu)
 {
@@ -156,6 +201,8 @@ static long kagami_vcpu_ioctl_locked(struct kagami_vcpu *vcpu, unsigned int cmd,
 	case KVM_SET_SREGS:
 		return kagami_vcpu_set_sregs(vcpu, argp);
 	case KVM_SET_CPUID2:
+		if (READ_ONCE(vcpu->guest_cpu) >= 0)
+			return kagami_vcpu_set_cpuid2_after_run(vcpu, argp);
 		return kagami_vcpu_set_cpuid2(vcpu, argp);
 	case KVM_GET_CPUID2:
 		return kagami_vcpu_get_cpuid2(vcpu, argp);
@@ -177,6 +224,9 @@ static long kagami_vcpu_ioctl_locked(struct kagami_vcpu *vcpu, unsigned int cmd,
 		return kagami_vcpu_set_xcrs(vcpu, argp);
 	case KVM_SET_SIGNAL_MASK:
 		return kagami_vcpu_set_signal_mask(vcpu, argp);
+	case KVM_GET_LAPIC:
+	case KVM_SET_LAPIC:
+		return vcpu->lapic ? kagami_vcpu_lapic_ioctl(vcpu, cmd, argp) : -EINVAL;
 	default:
 		return kagami_vcpu_events_ioctl(vcpu, cmd, argp);
 	}
@@ -223,11 +273,33 @@ static struct kagami_vcpu *kagami_vcpu_alloc(struct kagami_vm *vm, unsigned int 
 	vcpu->vm = vm;
 	vcpu->id = id;
 	vcpu->xcr0 = XFEATURE_MASK_FP;	/* x87 only at reset, as KVM */
+	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	vcpu->guest_cpu = -1;
 	mutex_init(&vcpu->mutex);
+	init_waitqueue_head(&vcpu->wait);
 	return vcpu;
 }
 
-/* KVM_CREATE_VCPU: ids 0..KAGAMI_MAX_VCPUS-1, each once; returns the vCPU fd. */
+/* The kvm-clock state, and the local APIC when the VM has an irqchip (vm->lock held). */
+static int kagami_vcpu_create_extras(struct kagami_vcpu *vcpu)
+{
+	int r = kagami_kvmclock_vcpu_create(vcpu);
+
+	if (r || vcpu->vm->irqchip_mode == KAGAMI_IRQCHIP_NONE)
+		return r;
+	r = kagami_lapic_create(vcpu);
+	if (r)
+		return r;
+	kagami_lapic_reset(vcpu, false);
+	/* As KVM with an in-kernel LAPIC: only the BSP runs; the others wait for INIT and SIPI. */
+	vcpu->mp_state = vcpu->id == 0 ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
+	return 0;
+}
+
+/*
+ * KVM_CREATE_VCPU: ids 0..KAGAMI_MAX_VCPUS-1 (below KVM_CAP_MAX_VCPU_ID when
+ * enabled, as KVM), each once; returns the vCPU fd.
+ */
 int kagami_vcpu_create(struct kagami_vm *vm, unsigned long id)
 {
 	struct kagami_vcpu *vcpu;
@@ -236,6 +308,10 @@ int kagami_vcpu_create(struct kagami_vm *vm, unsigned long id)
 	if (id >= KAGAMI_MAX_VCPUS)
 		return -EINVAL;
 	mutex_lock(&vm->lock);
+	if (vm->max_vcpu_ids && id >= vm->max_vcpu_ids) {
+		r = -EINVAL;
+		goto out;
+	}
 	if (vm->vcpus[id]) {
 		r = -EEXIST;
 		goto out;
@@ -246,6 +322,8 @@ int kagami_vcpu_create(struct kagami_vm *vm, unsigned long id)
 		goto out;
 	}
 	r = kagami_vendor->vcpu_create(vcpu);
+	if (!r)
+		r = kagami_vcpu_create_extras(vcpu);
 	if (r) {
 		kagami_vcpu_free(vcpu);
 		goto out;
@@ -258,7 +336,8 @@ int kagami_vcpu_create(struct kagami_vm *vm, unsigned long id)
 		kagami_vcpu_free(vcpu);
 		goto out;
 	}
-	vm->vcpus[id] = vcpu;
+	/* Complete before it is seen: interrupt delivery reads vcpus[] without the lock. */
+	smp_store_release(&vm->vcpus[id], vcpu);
 	vm->nr_vcpus++;
 out:
 	mutex_unlock(&vm->lock);

@@ -7,16 +7,23 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "core/irq.h"
 #include "core/kagami.h"
+#include "x86/irqchip.h"
+#include "x86/kvmclock.h"
 
 static void kagami_vm_destroy(struct kref *ref)
 {
 	struct kagami_vm *vm = container_of(ref, struct kagami_vm, ref);
 	unsigned int id;
 
+	/* First the eventfds, so nothing injects into what is freed below. */
+	kagami_irq_vm_destroy(vm);
 	for (id = 0; id < KAGAMI_MAX_VCPUS; id++)
 		if (vm->vcpus[id])
 			kagami_vcpu_free(vm->vcpus[id]);
+	if (vm->irqchip)
+		kagami_irqchip_destroy(vm);
 	kagami_vendor->vm_destroy(vm);
 	mmdrop(vm->mm);
 	mutex_destroy(&vm->lock);
@@ -32,6 +39,8 @@ void kagami_vm_put(struct kagami_vm *vm)
 
 static int kagami_vm_release(struct inode *inode, struct file *file)
 {
+	/* As KVM: irqfds stop with the VM fd, even while vCPU fds keep the VM. */
+	kagami_irq_vm_release(file->private_data);
 	kagami_vm_put(file->private_data);
 	return 0;
 }
@@ -77,6 +86,83 @@ static long kagami_vm_set_identity_map_addr(struct kagami_vm *vm, void __user *a
 	return r;
 }
 
+/* Sets the irqchip mode; vm->lock held. As KVM: once, and before the first vCPU. */
+static int kagami_vm_set_irqchip_mode(struct kagami_vm *vm, enum kagami_irqchip_mode mode)
+{
+	if (vm->irqchip_mode != KAGAMI_IRQCHIP_NONE)
+		return -EEXIST;
+	if (vm->nr_vcpus)
+		return -EINVAL;
+	if (mode == KAGAMI_IRQCHIP_KERNEL) {
+		int r = kagami_irqchip_create(vm);
+
+		if (r)
+			return r;
+	}
+	/* Pairs with the vCPUs' smp_load_acquire(): the irqchip is complete before the mode. */
+	smp_store_release(&vm->irqchip_mode, mode);
+	return kagami_irq_default_routing(vm);
+}
+
+/* KVM_CREATE_IRQCHIP: LAPICs, PIC pair and IOAPIC in the kernel. */
+static long kagami_vm_create_irqchip(struct kagami_vm *vm)
+{
+	long r;
+
+	mutex_lock(&vm->lock);
+	r = kagami_vm_set_irqchip_mode(vm, KAGAMI_IRQCHIP_KERNEL);
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+/* KVM_CAP_SPLIT_IRQCHIP's limit on the userspace IOAPIC's pins (KVM's MAX_NR_RESERVED_IOAPIC_PINS). */
+#define KAGAMI_MAX_IOAPIC_PINS	256
+
+/*
+ * KVM_CAP_MAX_VCPU_ID, as KVM 6.1's kvm_vm_ioctl_enable_cap(): a bound on the
+ * vCPU ids below the module's, set once (setting the same value again is fine).
+ */
+static long kagami_vm_set_max_vcpu_ids(struct kagami_vm *vm, u64 ids)
+{
+	long r = -EINVAL;
+
+	if (ids > KAGAMI_MAX_VCPUS)
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	if (!vm->max_vcpu_ids || vm->max_vcpu_ids == ids) {
+		vm->max_vcpu_ids = ids;
+		r = 0;
+	}
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+/*
+ * KVM_ENABLE_CAP on the VM: KVM_CAP_MAX_VCPU_ID, and KVM_CAP_SPLIT_IRQCHIP with
+ * args[0] = the userspace IOAPIC's pins.
+ */
+static long kagami_vm_enable_cap(struct kagami_vm *vm, void __user *argp)
+{
+	struct kvm_enable_cap cap;
+	long r;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags)
+		return -EINVAL;
+	if (cap.cap == KVM_CAP_MAX_VCPU_ID)
+		return kagami_vm_set_max_vcpu_ids(vm, cap.args[0]);
+	if (cap.cap != KVM_CAP_SPLIT_IRQCHIP)
+		return -EINVAL;
+	if (cap.args[0] > KAGAMI_MAX_IOAPIC_PINS)
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	vm->nr_ioapic_pins = cap.args[0];
+	r = kagami_vm_set_irqchip_mode(vm, KAGAMI_IRQCHIP_SPLIT);
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
 static long kagami_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct kagami_vm *vm = file->private_data;
@@ -87,14 +173,31 @@ static long kagami_vm_ioctl(struct file *file, unsigned int cmd, unsigned long a
 		return kagami_vm_set_memory_region(vm, argp);
 	case KVM_SET_TSS_ADDR:
 		return kagami_vm_set_tss_addr(vm, arg);
+	case KVM_SET_NR_MMU_PAGES:
+		/*
+		 * As KVM 6.1: at least KVM_MIN_ALLOC_MMU_PAGES (64). The number bounds
+		 * KVM's shadow pages; the nested page table has no such budget (nor
+		 * has KVM's TDP MMU), so a valid one changes nothing.
+		 */
+		return arg < 64 ? -EINVAL : 0;
 	case KVM_SET_IDENTITY_MAP_ADDR:
 		return kagami_vm_set_identity_map_addr(vm, argp);
 	case KVM_CHECK_EXTENSION:
 		return kagami_check_extension(vm, arg);
 	case KVM_CREATE_VCPU:
 		return kagami_vcpu_create(vm, arg);
+	case KVM_ENABLE_CAP:
+		return kagami_vm_enable_cap(vm, argp);
+	case KVM_CREATE_IRQCHIP:
+		return kagami_vm_create_irqchip(vm);
+	case KVM_GET_IRQCHIP:
+	case KVM_SET_IRQCHIP:
+		return vm->irqchip ? kagami_irqchip_vm_ioctl(vm, cmd, argp) : -ENXIO;
+	case KVM_GET_CLOCK:
+	case KVM_SET_CLOCK:
+		return kagami_kvmclock_vm_ioctl(vm, cmd, argp);
 	default:
-		return -ENOTTY;
+		return kagami_irq_vm_ioctl(vm, cmd, argp);
 	}
 }
 
@@ -125,12 +228,14 @@ int kagami_vm_create(unsigned long type)
 	kref_init(&vm->ref);
 	mutex_init(&vm->lock);
 	init_rwsem(&vm->run_sem);
+	kagami_kvmclock_vm_init(vm);
+	r = kagami_irq_vm_init(vm);
+	if (r)
+		goto fail;
 	r = kagami_vendor->vm_init(vm);
 	if (r) {
-		mutex_destroy(&vm->lock);
-		kfree(vm);
-		kagami_hardware_put();
-		return r;
+		kagami_irq_vm_destroy(vm);
+		goto fail;
 	}
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
@@ -138,5 +243,11 @@ int kagami_vm_create(unsigned long type)
 	r = anon_inode_getfd("kagami-vm", &kagami_vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (r < 0)
 		kagami_vm_put(vm);
+	return r;
+
+fail:
+	mutex_destroy(&vm->lock);
+	kfree(vm);
+	kagami_hardware_put();
 	return r;
 }

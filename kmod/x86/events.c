@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* events.c: KVM_INTERRUPT, KVM_NMI, KVM_GET/SET_VCPU_EVENTS and KVM_GET/SET_MP_STATE (no irqchip). */
+/* events.c: KVM_INTERRUPT, KVM_NMI, KVM_GET/SET_VCPU_EVENTS, _MP_STATE and _DEBUGREGS. */
 #include <linux/kernel.h>
 #include <linux/uaccess.h>
 
@@ -11,7 +11,7 @@
 /*
  * Flags KVM accepts without KVM_CAP_EXCEPTION_PAYLOAD or the triple-fault event
  * enabled; SMM must say "not in SMM" (kagami has none), the SIPI vector is
- * ignored without an in-kernel local APIC, as KVM.
+ * ignored without an in-kernel local APIC, as KVM, and kept with one.
  */
 #define KAGAMI_EVENTS_FLAGS	(KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR | \
 				 KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM)
@@ -24,6 +24,9 @@ static long kagami_vcpu_interrupt(struct kagami_vcpu *vcpu, void __user *argp)
 		return -EFAULT;
 	if (irq.irq >= KAGAMI_NR_INTERRUPTS)
 		return -EINVAL;
+	/* As KVM: with an in-kernel PIC, the ioctl (for ExtINT only) has nothing to inject. */
+	if (smp_load_acquire(&vcpu->vm->irqchip_mode) == KAGAMI_IRQCHIP_KERNEL)
+		return -ENXIO;
 	return kagami_vendor->queue_interrupt(vcpu, irq.irq);
 }
 
@@ -34,6 +37,8 @@ static long kagami_vcpu_get_events(struct kagami_vcpu *vcpu, void __user *argp)
 
 	if (r)
 		return r;
+	/* As KVM: the SIPI vector is "never valid when reporting to user space". */
+	events.sipi_vector = 0;
 	events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
 		       KVM_VCPUEVENT_VALID_SMM;
 	return copy_to_user(argp, &events, sizeof(events)) ? -EFAULT : 0;
@@ -56,30 +61,92 @@ static bool kagami_events_valid(const struct kvm_vcpu_events *e)
 static long kagami_vcpu_set_events(struct kagami_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_vcpu_events events;
+	int r;
 
 	if (copy_from_user(&events, argp, sizeof(events)))
 		return -EFAULT;
 	if (!kagami_events_valid(&events))
 		return -EINVAL;
 	events.exception.pending = 0;
-	return kagami_vendor->set_vcpu_events(vcpu, &events);
+	r = kagami_vendor->set_vcpu_events(vcpu, &events);
+	/* The vector a later KVM_SET_MP_STATE(SIPI_RECEIVED) starts the vCPU at. */
+	if (!r && vcpu->lapic && (events.flags & KVM_VCPUEVENT_VALID_SIPI_VECTOR))
+		vcpu->sipi_vector = events.sipi_vector;
+	return r;
 }
 
-/* Without an in-kernel irqchip a vCPU is always runnable (HLT goes to userspace), as KVM. */
-static long kagami_vcpu_get_mp_state(void __user *argp)
+/*
+ * Without an in-kernel LAPIC a vCPU is always runnable (HLT goes to
+ * userspace), as KVM; with one, the state x86/svm/mp_state.c keeps, after
+ * applying a latched INIT or SIPI as KVM does, so that a state saved while
+ * the vCPU is stopped loses neither.
+ */
+static long kagami_vcpu_get_mp_state(struct kagami_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
 
+	if (vcpu->lapic) {
+		kagami_vendor->accept_events(vcpu);
+		mp.mp_state = vcpu->mp_state;
+	}
 	return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
 }
 
-static long kagami_vcpu_set_mp_state(void __user *argp)
+/* The states KVM's kvm_arch_vcpu_ioctl_set_mpstate() takes, all but RUNNABLE with a LAPIC only. */
+static bool kagami_mp_state_valid(struct kagami_vcpu *vcpu, u32 state)
+{
+	switch (state) {
+	case KVM_MP_STATE_RUNNABLE:
+		return true;
+	case KVM_MP_STATE_UNINITIALIZED:
+	case KVM_MP_STATE_INIT_RECEIVED:
+	case KVM_MP_STATE_HALTED:
+	case KVM_MP_STATE_SIPI_RECEIVED:
+	case KVM_MP_STATE_AP_RESET_HOLD:
+		return vcpu->lapic;
+	default:
+		return false;
+	}
+}
+
+/*
+ * As KVM: SIPI_RECEIVED is INIT_RECEIVED with a SIPI pending, which starts
+ * the vCPU at the SIPI vector (the last SIPI's, or KVM_SET_VCPU_EVENTS's) on
+ * its next KVM_RUN. vcpu->mutex is held, so the vCPU does not run meanwhile.
+ */
+static long kagami_vcpu_set_mp_state(struct kagami_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_mp_state mp;
 
 	if (copy_from_user(&mp, argp, sizeof(mp)))
 		return -EFAULT;
-	return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+	if (!kagami_mp_state_valid(vcpu, mp.mp_state))
+		return -EINVAL;
+	if (!vcpu->lapic)
+		return 0;
+	vcpu->sipi_pending = mp.mp_state == KVM_MP_STATE_SIPI_RECEIVED;
+	vcpu->mp_state = vcpu->sipi_pending ? KVM_MP_STATE_INIT_RECEIVED : mp.mp_state;
+	kagami_vcpu_request(vcpu, KAGAMI_REQ_EVENT);
+	return 0;
+}
+
+static long kagami_vcpu_get_debugregs(struct kagami_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_debugregs dbg;
+	int r = kagami_vendor->get_debugregs(vcpu, &dbg);
+
+	if (!r && copy_to_user(argp, &dbg, sizeof(dbg)))
+		r = -EFAULT;
+	return r;
+}
+
+static long kagami_vcpu_set_debugregs(struct kagami_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_debugregs dbg;
+
+	if (copy_from_user(&dbg, argp, sizeof(dbg)))
+		return -EFAULT;
+	return kagami_vendor->set_debugregs(vcpu, &dbg);
 }
 
 long kagami_vcpu_events_ioctl(struct kagami_vcpu *vcpu, unsigned int cmd, void __user *argp)
@@ -94,9 +161,13 @@ long kagami_vcpu_events_ioctl(struct kagami_vcpu *vcpu, unsigned int cmd, void _
 	case KVM_SET_VCPU_EVENTS:
 		return kagami_vcpu_set_events(vcpu, argp);
 	case KVM_GET_MP_STATE:
-		return kagami_vcpu_get_mp_state(argp);
+		return kagami_vcpu_get_mp_state(vcpu, argp);
 	case KVM_SET_MP_STATE:
-		return kagami_vcpu_set_mp_state(argp);
+		return kagami_vcpu_set_mp_state(vcpu, argp);
+	case KVM_GET_DEBUGREGS:
+		return kagami_vcpu_get_debugregs(vcpu, argp);
+	case KVM_SET_DEBUGREGS:
+		return kagami_vcpu_set_debugregs(vcpu, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -5,6 +5,7 @@
 #include <linux/kernel.h>
 #include <linux/string.h>
 
+#include "x86/lapic.h"
 #include "x86/svm/svm.h"
 
 #define UD_VECTOR	6
@@ -46,12 +47,78 @@ static int svm_exit_cpuid(struct kagami_vcpu *vcpu)
 	return 1;
 }
 
-/* No in-kernel interrupt controller yet: userspace decides what a halted vCPU waits for. */
+/*
+ * With an in-kernel LAPIC the vCPU halts in the kernel (mp_state.c); without
+ * one, userspace decides what a halted vCPU waits for, as KVM.
+ */
 static int svm_exit_hlt(struct kagami_vcpu *vcpu)
 {
+	if (kagami_lapic_in_kernel(vcpu->vm))
+		return svm_exit_hlt_in_kernel(vcpu);
 	svm_skip_insn(to_svm(vcpu), LEN_HLT);
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return 0;
+}
+
+/*
+ * The GPR of MOV CR8, reg (0F 22 /r with REX.R, or LOCK 0F 22 /r, AMD's
+ * AltMovCr8): from the decode assist, else from the instruction bytes.
+ * Returns the GPR number and sets *len, or -1 if it is not such a MOV.
+ */
+static int svm_cr8_source(struct kagami_vcpu *vcpu, struct svm_vcpu *svm, unsigned int *len)
+{
+	u64 info = svm->vmcb->control.exit_info_1;
+	bool long_mode = svm_guest_cpu_mode(svm->vmcb) == 64;
+	u8 bytes[KAGAMI_INSN_MAX_LEN], rex = 0;
+	unsigned int n, i = 0, cr = 0;
+
+	*len = 0;
+	/* The assist gives no length: it is enough when next_rip is saved too. */
+	if ((info & SVM_CR_VALID) && svm_has_nrips())
+		return info & 0xf;
+	n = svm_fetch_insn(vcpu, svm, bytes);
+	for (; i < n; i++) {
+		u8 b = bytes[i];
+
+		if (b == 0xf0)
+			cr = 8;
+		else if (b != 0x66 && b != 0x67 && b != 0xf2 && b != 0xf3 && b != 0x26 &&
+			 b != 0x2e && b != 0x36 && b != 0x3e && b != 0x64 && b != 0x65)
+			break;
+	}
+	if (long_mode && i < n && (bytes[i] & 0xf0) == 0x40)
+		rex = bytes[i++];
+	if (i + 3 > n || bytes[i] != 0x0f || bytes[i + 1] != 0x22)
+		return -1;
+	cr |= ((bytes[i + 2] >> 3) & 7) | (rex & 4 ? 8 : 0);
+	if (cr != 8)
+		return -1;
+	*len = i + 3;
+	return (bytes[i + 2] & 7) | (rex & 1 ? 8 : 0);
+}
+
+/* A CR8 write while TPR blocks an interrupt (events.c intercepts it): to the LAPIC's TPR. */
+int svm_exit_cr8_write(struct kagami_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save *s = &svm->vmcb->save;
+	unsigned int len;
+	int gpr = svm_cr8_source(vcpu, svm, &len);
+	u64 value;
+
+	if (gpr < 0 || !vcpu->lapic) {
+		svm_inject_exception(svm, UD_VECTOR, false, 0);
+		return 1;
+	}
+	value = gpr == KAGAMI_RAX ? s->rax : gpr == KAGAMI_RSP ? s->rsp : svm->gprs[gpr];
+	/* SDM, MOV CR8: reserved bits 63:4 set is #GP(0). */
+	if (value & ~VMCB_V_TPR_MASK) {
+		svm_inject_exception(svm, GP_VECTOR, true, 0);
+		return 1;
+	}
+	kagami_lapic_set_cr8(vcpu, value);
+	svm_skip_insn(svm, len);
+	return 1;
 }
 
 /* INVD and WBINVD: the caches are coherent for the guest; skip, as KVM. */
@@ -80,6 +147,7 @@ static int svm_exit_shutdown(struct kagami_vcpu *vcpu)
 }
 
 static const svm_exit_handler svm_exit_handlers[] = {
+	[SVM_EXIT_WRITE_CR8] = svm_exit_cr8_write,
 	[SVM_EXIT_INTR] = svm_exit_nop,
 	[SVM_EXIT_NMI] = svm_exit_nop,
 	[SVM_EXIT_SMI] = svm_exit_nop,

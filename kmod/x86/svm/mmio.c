@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* mmio.c: a nested page fault outside guest RAM: fetch, decode, exit with KVM_EXIT_MMIO. */
+/* mmio.c: a nested page fault outside guest RAM: decode, then an in-kernel device or KVM_EXIT_MMIO. */
 #include <linux/string.h>
 
+#include "core/irq.h"
+#include "x86/irqchip.h"
+#include "x86/lapic.h"
 #include "x86/svm/svm.h"
+
+/* svm_mmio_serve(): the access is done and the vCPU exits with run filled (an EOI exit). */
+#define SVM_MMIO_USER_DONE	2
 
 static struct kagami_paging svm_paging(const struct vmcb *vmcb)
 {
@@ -122,6 +128,72 @@ unsigned int svm_fetch_insn(struct kagami_vcpu *vcpu, struct svm_vcpu *svm, u8 *
 	return 0;
 }
 
+static bool svm_in_ioapic(struct kagami_vm *vm, u64 gpa)
+{
+	return svm_kernel_irqchip(vm) && gpa >= KAGAMI_IOAPIC_BASE && gpa < KAGAMI_IOAPIC_BASE + PAGE_SIZE;
+}
+
+/*
+ * One access for the kernel's devices, as KVM's vcpu_mmio_read/write(): the
+ * LAPIC page, the kernel IOAPIC, then (writes only) an ioeventfd. -ENOENT
+ * when none takes it, 0 done (a read fills data), 1 done and exit (EOI).
+ */
+static int svm_mmio_device(struct kagami_vcpu *vcpu, struct kagami_mmio *m, u8 *data)
+{
+	struct kagami_vm *vm = vcpu->vm;
+
+	if (vcpu->lapic && kagami_lapic_mmio_in_range(vcpu, m->gpa))
+		return m->is_write ? kagami_lapic_mmio_write(vcpu, m->gpa, m->data, m->len) :
+				     kagami_lapic_mmio_read(vcpu, m->gpa, data, m->len);
+	if (svm_in_ioapic(vm, m->gpa))
+		return kagami_irqchip_mmio(vcpu, m->gpa, m->is_write,
+					   m->is_write ? m->data : data, m->len);
+	if (m->is_write && kagami_ioeventfd_write(vm, true, m->gpa, m->len, m->data))
+		return 0;
+	return -ENOENT;
+}
+
+/*
+ * Runs the emulation's accesses through the kernel's devices while they take
+ * them. Returns KAGAMI_EMUL_DONE, KAGAMI_EMUL_MMIO_EXIT (e->mmio is for
+ * userspace), SVM_MMIO_USER_DONE or a negative errno.
+ */
+static int svm_mmio_serve(struct kagami_vcpu *vcpu, struct svm_vcpu *svm, int r)
+{
+	struct kagami_mmio *m = &svm->emul.mmio;
+	bool user_exit = false;
+
+	while (r == KAGAMI_EMUL_MMIO_EXIT && !user_exit) {
+		u8 data[8] = {};
+		int dev;
+
+		if (m->len > sizeof(data))
+			return r;
+		dev = svm_mmio_device(vcpu, m, data);
+		if (dev == -ENOENT)
+			return r;
+		if (dev < 0)
+			return dev;
+		user_exit = dev == 1;
+		r = kagami_emulate_complete(&svm->emul, m->is_write ? m->data : data, m->len);
+	}
+	return r == KAGAMI_EMUL_DONE && user_exit ? SVM_MMIO_USER_DONE : r;
+}
+
+/* What the emulation's result means for the run loop (1 resume, 0 userspace). */
+static int svm_mmio_finish(struct kagami_vcpu *vcpu, struct svm_vcpu *svm, int r)
+{
+	r = svm_mmio_serve(vcpu, svm, r);
+	if (r < 0)
+		return svm_emulation_failed(vcpu, &svm->emul.insn);
+	svm_regs_from_emul(svm);
+	if (r == KAGAMI_EMUL_DONE)
+		return 1;
+	if (r == SVM_MMIO_USER_DONE)
+		return 0;
+	return svm_mmio_exit(vcpu, svm);
+}
+
 int svm_emulate_mmio(struct kagami_vcpu *vcpu, u64 gpa)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -145,10 +217,7 @@ int svm_emulate_mmio(struct kagami_vcpu *vcpu, u64 gpa)
 	r = kagami_emulate_mmio(e, gpa);
 	if (r < 0)
 		return svm_emulation_failed(vcpu, &e->insn);
-	svm_regs_from_emul(svm);
-	if (r == KAGAMI_EMUL_DONE)
-		return 1;
-	return svm_mmio_exit(vcpu, svm);
+	return svm_mmio_finish(vcpu, svm, r);
 }
 
 /* KVM_RUN after KVM_EXIT_MMIO: finish the instruction with userspace's data. */
@@ -162,8 +231,5 @@ int svm_complete_mmio(struct kagami_vcpu *vcpu)
 	r = kagami_emulate_complete(&svm->emul, run->mmio.data, run->mmio.len);
 	if (r < 0)
 		return svm_emulation_failed(vcpu, &svm->emul.insn);
-	svm_regs_from_emul(svm);
-	if (r == KAGAMI_EMUL_MMIO_EXIT)
-		return svm_mmio_exit(vcpu, svm);
-	return 1;
+	return svm_mmio_finish(vcpu, svm, r);
 }

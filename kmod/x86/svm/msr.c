@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* msr.c: RDMSR and WRMSR exits: the MSRs the module owns; any other one is #GP(0). */
+/* msr.c: RDMSR and WRMSR exits: the MSRs the module emulates; any other one is #GP(0). */
 #include <asm/msr.h>
 #include <asm/msr-index.h>
 #include <asm/processor.h>
+#include <asm/tsc.h>
 
+#include "x86/kvmclock.h"
+#include "x86/lapic.h"
+#include "x86/msrs.h"
 #include "x86/svm/svm.h"
 
 #define GP_VECTOR	13
@@ -26,6 +30,33 @@ static bool pat_valid(u64 pat)
 			return false;
 	}
 	return true;
+}
+
+u64 svm_tsc_offset(struct kagami_vcpu *vcpu)
+{
+	return READ_ONCE(to_svm(vcpu)->vmcb->control.tsc_offset);
+}
+
+/*
+ * KVM's kvm_synchronize_tsc(): userspace writing 0 (a vCPU's reset, as QEMU
+ * and the kagami VMM do) or a value within a second of the VM's TSC means
+ * "in step with the other vCPUs": the vCPU takes the VM's offset, so every
+ * TSC agrees (and kvm-clock can promise a stable clock). Any other value
+ * starts a new offset, which the next vCPUs written in step then share.
+ */
+static void svm_write_tsc_host(struct kagami_vcpu *vcpu, u64 value)
+{
+	struct svm_vm *svm_vm = vcpu->vm->vendor;
+	u64 one_second = (u64)tsc_khz * 1000, vm_tsc, offset;
+
+	mutex_lock(&vcpu->vm->lock);
+	vm_tsc = rdtsc() + svm_vm->tsc_offset;
+	if (value == 0 || (value < vm_tsc + one_second && value + one_second > vm_tsc))
+		offset = svm_vm->tsc_offset;
+	else
+		offset = svm_vm->tsc_offset = value - rdtsc();
+	mutex_unlock(&vcpu->vm->lock);
+	WRITE_ONCE(to_svm(vcpu)->vmcb->control.tsc_offset, offset);
 }
 
 /* 0 with *value, or -1 for #GP. */
@@ -132,7 +163,10 @@ int svm_set_msr(struct kagami_vcpu *vcpu, u32 index, u64 value, bool host)
 		vmcb->save.g_pat = value;
 		break;
 	case MSR_IA32_TSC:
-		vmcb->control.tsc_offset = value - rdtsc();
+		if (host)
+			svm_write_tsc_host(vcpu, value);
+		else
+			WRITE_ONCE(vmcb->control.tsc_offset, value - rdtsc());
 		break;
 	case MSR_IA32_SYSENTER_CS:
 		vmcb->save.sysenter_cs = value;
@@ -186,28 +220,52 @@ int svm_set_msr(struct kagami_vcpu *vcpu, u32 index, u64 value, bool host)
 	return 0;
 }
 
+/*
+ * The MSRs of the in-kernel LAPIC, kvm-clock and the vendor-neutral ones
+ * (machine check, x86/msrs.c) come before SVM's own table: -ENOENT when none
+ * owns the index, 0 done, 1 done and exit to userspace (an EOI exit), -EINVAL
+ * for #GP.
+ */
+static int svm_msr_device(struct kagami_vcpu *vcpu, u32 index, bool write, u64 *value)
+{
+	int r = -ENOENT;
+
+	if (vcpu->lapic)
+		r = write ? kagami_lapic_set_msr(vcpu, index, *value, false) :
+			    kagami_lapic_get_msr(vcpu, index, value, false);
+	if (r == -ENOENT)
+		r = write ? kagami_kvmclock_set_msr(vcpu, index, *value, false) :
+			    kagami_kvmclock_get_msr(vcpu, index, value);
+	if (r == -ENOENT)
+		r = write ? kagami_msr_common_set(vcpu, index, *value, false) :
+			    kagami_msr_common_get(vcpu, index, value, false);
+	return r;
+}
+
 /* EXITINFO1: 0 for RDMSR, 1 for WRMSR; ECX the index, EDX:EAX the value. */
 int svm_handle_msr(struct kagami_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb *vmcb = svm->vmcb;
 	u32 index = svm->gprs[KAGAMI_RCX];
-	u64 value;
+	bool write = vmcb->control.exit_info_1;
+	u64 value = 0;
 	int r;
 
-	if (vmcb->control.exit_info_1) {
+	if (write)
 		value = (u32)vmcb->save.rax | svm->gprs[KAGAMI_RDX] << 32;
-		r = svm_set_msr(vcpu, index, value, false);
-	} else {
-		r = svm_get_msr(vcpu, index, &value);
-		if (!r) {
-			vmcb->save.rax = (u32)value;
-			svm->gprs[KAGAMI_RDX] = value >> 32;
-		}
-	}
-	if (r)
+	r = svm_msr_device(vcpu, index, write, &value);
+	if (r == -ENOENT)
+		r = write ? svm_set_msr(vcpu, index, value, false) :
+			    svm_get_msr(vcpu, index, &value);
+	if (r < 0) {
 		svm_inject_exception(svm, GP_VECTOR, true, 0);
-	else
-		svm_skip_insn(svm, LEN_MSR);
-	return 1;
+		return 1;
+	}
+	if (!write) {
+		vmcb->save.rax = (u32)value;
+		svm->gprs[KAGAMI_RDX] = value >> 32;
+	}
+	svm_skip_insn(svm, LEN_MSR);
+	return r == 1 ? 0 : 1;
 }

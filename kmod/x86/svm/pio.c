@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* pio.c: port I/O exits (IOIO) to userspace as KVM_EXIT_IO, string and REP forms included. */
+/* pio.c: port I/O exits: the kernel PIC, ioeventfds, else KVM_EXIT_IO (string and REP too). */
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include <asm/processor-flags.h>
 
+#include "core/irq.h"
+#include "x86/irqchip.h"
 #include "x86/svm/svm.h"
 
 /* The data area is the vCPU mapping's second page, as KVM's KVM_PIO_PAGE_OFFSET. */
@@ -87,8 +89,12 @@ static u64 pio_linear(const struct vmcb *vmcb, u8 seg, u64 offset, u64 mask)
 }
 
 /*
- * Copies count elements between the data area and the guest at seg:*index,
- * then steps *index (and rCX under REP) by count, as the CPU would have.
+ * Copies the elements between the data area and the guest at seg:*index,
+ * then steps *index (and rCX under REP) by their number, as the CPU would
+ * have. Under REP that is at most the rCX of now: userspace may lower it
+ * while an INS waits for its data (KVM_SET_REGS), and KVM's emulator then
+ * stores only that many and drops the rest of the batch (selftest
+ * userspace_io_test), never running rCX below zero.
  */
 static int pio_string_copy(struct kagami_vcpu *vcpu, bool to_guest, u8 seg, u64 *index)
 {
@@ -100,10 +106,12 @@ static int pio_string_copy(struct kagami_vcpu *vcpu, bool to_guest, u8 seg, u64 
 	};
 	s64 step = vmcb->save.rflags & X86_EFLAGS_DF ? -(s64)svm->io_size : svm->io_size;
 	u64 mask = svm->io_addr_mask;
-	u32 i;
+	u32 i, count = svm->io_count;
 	int r;
 
-	for (i = 0; i < svm->io_count; i++) {
+	if (svm->io_rep)
+		count = min_t(u64, count, svm->gprs[KAGAMI_RCX] & mask);
+	for (i = 0; i < count; i++) {
 		u64 linear = pio_linear(vmcb, seg, *index + i * step, mask);
 		u8 *data = pio_data(vcpu) + i * svm->io_size;
 
@@ -111,11 +119,11 @@ static int pio_string_copy(struct kagami_vcpu *vcpu, bool to_guest, u8 seg, u64 
 		if (r)
 			return r;
 	}
-	*index = (*index & ~mask) | ((*index + svm->io_count * step) & mask);
+	*index = (*index & ~mask) | ((*index + count * step) & mask);
 	if (svm->io_rep) {
 		u64 *rcx = &svm->gprs[KAGAMI_RCX];
 
-		*rcx = (*rcx & ~mask) | ((*rcx - svm->io_count) & mask);
+		*rcx = (*rcx & ~mask) | ((*rcx - count) & mask);
 		if (*rcx & mask)
 			return 0;	/* RIP stays: the guest runs the instruction again */
 	}
@@ -178,6 +186,27 @@ void svm_complete_in(struct kagami_vcpu *vcpu)
 		*rax = (*rax & ~0xffULL) | (u8)value;
 }
 
+/*
+ * A single IN or OUT the kernel completes (KVM's kernel_pio()): the kernel
+ * PIC's ports (ELCR included) with KVM_CREATE_IRQCHIP, then for OUT an
+ * ioeventfd. False when it goes to userspace.
+ */
+static bool pio_in_kernel(struct kagami_vcpu *vcpu, bool in, u8 size, u16 port)
+{
+	struct kagami_vm *vm = vcpu->vm;
+	u64 *rax = &to_svm(vcpu)->vmcb->save.rax;
+	u32 value = *rax;
+
+	if (svm_kernel_irqchip(vm) && !kagami_irqchip_pio(vcpu, port, !in, &value, size)) {
+		if (in) {
+			memcpy(pio_data(vcpu), &value, size);
+			svm_complete_in(vcpu);
+		}
+		return true;
+	}
+	return !in && kagami_ioeventfd_write(vm, false, port, size, &value);
+}
+
 /* EXITINFO1: port, size, direction, string, REP; EXITINFO2: the next RIP (even without NRIPS). */
 int svm_handle_io(struct kagami_vcpu *vcpu)
 {
@@ -186,17 +215,20 @@ int svm_handle_io(struct kagami_vcpu *vcpu)
 	u64 info = c->exit_info_1;
 	u8 size = (info >> SVM_IOIO_SIZE_SHIFT) & 7;
 	u16 port = info >> SVM_IOIO_PORT_SHIFT;
+	bool in = info & SVM_IOIO_IN;
 
 	if (size != 1 && size != 2 && size != 4)
 		return pio_failed(vcpu, info);
 	if (info & SVM_IOIO_STR)
 		return pio_string(vcpu, info, size, port);
 	svm->io_size = size;
-	if (info & SVM_IOIO_IN)
+	svm->vmcb->save.rip = c->exit_info_2;
+	c->int_state = 0;
+	if (pio_in_kernel(vcpu, in, size, port))
+		return 1;
+	if (in)
 		svm->pending = SVM_PENDING_IO_IN;
 	else
 		memcpy(pio_data(vcpu), &svm->vmcb->save.rax, size);
-	svm->vmcb->save.rip = c->exit_info_2;
-	c->int_state = 0;
-	return pio_exit(vcpu, info & SVM_IOIO_IN, size, port, 1);
+	return pio_exit(vcpu, in, size, port, 1);
 }

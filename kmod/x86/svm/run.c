@@ -8,6 +8,7 @@
 #include <asm/fpu/api.h>
 #include <asm/irqflags.h>
 
+#include "x86/kvmclock.h"
 #include "x86/svm/svm.h"
 
 static inline void svm_clgi(void)
@@ -114,22 +115,44 @@ static inline void svm_fxsave(void *buf)
 }
 
 /*
- * One world switch. kernel_fpu_begin() saves the VMM's FPU state (restored on
- * its return to userspace) and disables preemption, so the CPU, its ASIDs and
- * its host save area stay ours; the guest's FPU state lives in svm->fpu.
- * Interrupts are enabled while GIF is clear: they wait for VMRUN, which sets
- * GIF, and then end the guest at once (INTR intercept); after the exit they
- * wait for STGI and are taken right after it.
+ * The last check before VMRUN, interrupts off (KVM's vcpu_enter_guest() and
+ * the protocol of core/kick.c): once mode says IN_GUEST, a kick interrupts
+ * this CPU, and that interrupt, held while GIF is clear, ends the guest at
+ * once. A request or signal that came earlier is seen here: no entry.
  */
-static void svm_enter_guest(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
+static bool svm_may_enter(struct kagami_vcpu *vcpu, int cpu)
+{
+	WRITE_ONCE(vcpu->guest_cpu, cpu);
+	/* Full barrier: mode is written before requests are read; kick.c does the reverse. */
+	smp_store_mb(vcpu->mode, KAGAMI_MODE_IN_GUEST);
+	if (!READ_ONCE(vcpu->requests) && !signal_pending(current))
+		return true;
+	WRITE_ONCE(vcpu->mode, KAGAMI_MODE_OUTSIDE_GUEST);
+	return false;
+}
+
+/*
+ * One world switch, or none (false) when a kick came first. kernel_fpu_begin()
+ * saves the VMM's FPU state (restored on its return to userspace) and disables
+ * preemption, so the CPU, its ASIDs and its host save area stay ours; the
+ * guest's FPU state lives in svm->fpu. Interrupts are enabled while GIF is
+ * clear: they wait for VMRUN, which sets GIF, and then end the guest at once
+ * (INTR intercept); after the exit they wait for STGI and are taken right
+ * after it.
+ */
+static bool svm_enter_guest(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 {
 	struct vmcb *vmcb = svm->vmcb;
 	unsigned long host_dr[4];
+	bool entered = false;
 	int cpu;
 
 	kernel_fpu_begin();
-	svm_fxrstor(svm->fpu);
 	cpu = smp_processor_id();
+	local_irq_disable();
+	if (!svm_may_enter(vcpu, cpu))
+		goto out;
+	svm_fxrstor(svm->fpu);
 	svm_assign_asid(svm, cpu);
 	svm_load_guest_host_state(svm);
 	if (svm->npt_generation != vcpu->vm->npt_generation) {
@@ -137,44 +160,68 @@ static void svm_enter_guest(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 		vmcb->control.tlb_control = VMCB_TLB_FLUSH_ALL;
 	}
 	vmcb->control.clean = 0;	/* kagami does not track what it changed */
-	local_irq_disable();
 	svm_load_guest_dr(svm, host_dr);
 	svm_clgi();
 	local_irq_enable();
 	kagami_svm_vmrun(svm->vmcb_pa, svm->gprs, svm_host_save_pa());
 	local_irq_disable();
 	svm_stgi();
+	WRITE_ONCE(vcpu->mode, KAGAMI_MODE_OUTSIDE_GUEST);
 	svm_restore_host_dr(svm, host_dr);
 	svm_put_guest_host_state(svm);
-	local_irq_enable();
 	vmcb->control.tlb_control = 0;
 	vmcb->control.event_inj = 0;
 	svm_fxsave(svm->fpu);
+	entered = true;
+out:
+	local_irq_enable();
 	kernel_fpu_end();
+	return entered;
+}
+
+/*
+ * KVM's vcpu_enter_guest() requests, then the MP state (with a LAPIC: a
+ * halted vCPU sleeps there), then the events to inject. 1 to enter the guest.
+ */
+static int svm_before_entry(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
+{
+	int r;
+
+	if (kagami_vcpu_check_request(vcpu, KAGAMI_REQ_CLOCK))
+		kagami_kvmclock_before_entry(vcpu);
+	if (vcpu->lapic) {
+		r = svm_mp_state_before_entry(vcpu);
+		if (r <= 0)
+			return r;
+	}
+	/* Cleared before the events are looked at: a later one sets it again, and no entry. */
+	kagami_vcpu_check_request(vcpu, KAGAMI_REQ_EVENT);
+	svm_inject_events(vcpu, svm);
+	svm_sync_tpr_to_vmcb(vcpu, svm);
+	return 1;
 }
 
 static int svm_run_loop(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 {
 	struct kvm_run *run = vcpu->run;
+	bool entered;
 	int r;
 
-	r = svm_complete_userspace(vcpu, svm);
-	if (r <= 0)
-		return r;
-	if (READ_ONCE(run->immediate_exit)) {
-		run->exit_reason = KVM_EXIT_INTR;
-		return -EINTR;
-	}
 	for (;;) {
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
 			return -EINTR;
 		}
 		cond_resched();
-		svm_inject_events(vcpu, svm);
+		r = svm_before_entry(vcpu, svm);
+		if (r <= 0)
+			return r;
 		down_read(&vcpu->vm->run_sem);
-		svm_enter_guest(vcpu, svm);
+		entered = svm_enter_guest(vcpu, svm);
 		up_read(&vcpu->vm->run_sem);
+		if (!entered)
+			continue;
+		svm_sync_tpr_from_vmcb(vcpu, svm);
 		svm_requeue_interrupted_event(svm);
 		svm_after_exit_events(svm);
 		r = svm_handle_exit(vcpu);
@@ -188,19 +235,34 @@ static int svm_run_loop(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 	}
 }
 
+/*
+ * As KVM's kvm_arch_vcpu_ioctl_run(): complete userspace's answer, then
+ * immediate_exit returns -EINTR and leaves the exit reason as it was (KVM
+ * sets KVM_EXIT_INTR only for a signal). KVM's selftests rely on it: their
+ * get_ucall() completes a KVM_EXIT_IO with an immediate_exit KVM_RUN and
+ * reads run->exit_reason again afterwards.
+ */
 int svm_vcpu_run(struct kagami_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
+	struct kvm_run *run = vcpu->run;
+	u32 last_exit = run->exit_reason;
 	int r;
 
 	if (current->mm != vcpu->vm->mm)
 		return -EIO;	/* as KVM: only the VM's creator runs it */
-	/* Every return sets its own exit reason: nothing from the last exit survives. */
-	vcpu->run->exit_reason = KVM_EXIT_UNKNOWN;
-	r = svm_run_loop(vcpu, svm);
-	/* As KVM: KVM_EXIT_INTR goes with -EINTR and only with it. */
-	if (r == -EINTR)
-		vcpu->run->exit_reason = KVM_EXIT_INTR;
+	/* Every other return sets its own exit reason: nothing from the last exit survives. */
+	run->exit_reason = KVM_EXIT_UNKNOWN;
+	r = svm_complete_userspace(vcpu, svm);
+	if (r > 0 && READ_ONCE(run->immediate_exit)) {
+		run->exit_reason = last_exit;
+		r = -EINTR;
+	} else if (r > 0) {
+		r = svm_run_loop(vcpu, svm);
+		/* As KVM: a signal's -EINTR goes with KVM_EXIT_INTR. */
+		if (r == -EINTR)
+			run->exit_reason = KVM_EXIT_INTR;
+	}
 	svm_fill_run_flags(vcpu, svm);
 	return r;
 }

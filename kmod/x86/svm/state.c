@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* state.c: the VMCB at reset, its intercepts, and KVM_GET/SET_REGS and KVM_GET/SET_SREGS. */
+/* state.c: the VMCB at reset, its intercepts, and KVM_GET/SET_REGS, SREGS and DEBUGREGS. */
 #include <linux/string.h>
 #include <asm/cpufeature.h>
+#include <asm/fpu/types.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 
+#include "x86/lapic.h"
 #include "x86/svm/svm.h"
 
 #define DEFAULT_PAT	0x0007040600070406ULL
@@ -66,6 +68,74 @@ void svm_vmcb_init(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 	/* FXSAVE image at reset: FCW 0x37f, MXCSR 0x1f80. */
 	*(u16 *)&svm->fpu[0] = 0x37f;
 	*(u32 *)&svm->fpu[24] = 0x1f80;
+}
+
+/* KVM puts CPUID(1).EAX (family, model, stepping) in EDX at reset, else 0x600. */
+static u64 svm_reset_rdx(struct kagami_vcpu *vcpu)
+{
+	u32 i;
+
+	for (i = 0; i < vcpu->cpuid_nent; i++)
+		if (vcpu->cpuid[i].function == 1)
+			return vcpu->cpuid[i].eax;
+	return 0x600;
+}
+
+/*
+ * KVM's kvm_vcpu_reset() and init_vmcb() for SVM (SDM table 9-1): INIT and
+ * power-on both give the reset registers, segments, CR0/3/4, EFER, CR2, DR0-7
+ * and drop every pending event; INIT keeps CR0.CD/NW, the x87/SSE state, PAT,
+ * the TSC, APIC_BASE and the other MSRs, which power-on resets.
+ */
+void svm_vcpu_reset(struct kagami_vcpu *vcpu, bool init)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save *s = &svm->vmcb->save;
+	u64 tsc_offset = svm->vmcb->control.tsc_offset;
+	u64 cr0 = s->cr0, pat = s->g_pat, apic_base = svm->apic_base;
+	u16 fcw = *(u16 *)&svm->fpu[0];
+	u32 mxcsr = *(u32 *)&svm->fpu[24];
+
+	svm_clear_events(svm);
+	svm->pending = SVM_PENDING_NONE;
+	memset(&svm->emul, 0, sizeof(svm->emul));
+	memset(svm->gprs, 0, sizeof(svm->gprs));
+	memset(svm->dr, 0, sizeof(svm->dr));
+	s->rax = 0;
+	s->rsp = 0;
+	s->cr2 = 0;
+	s->cr3 = 0;
+	s->cr4 = 0;
+	s->cpl = 0;
+	svm->cr8 = 0;
+	svm->v_tpr = 0;
+	svm->vmcb->control.intercept_cr_write = 0;
+	if (!init) {
+		memset(svm->fpu, 0, sizeof(svm->fpu));
+		s->star = 0;
+		s->lstar = 0;
+		s->cstar = 0;
+		s->sfmask = 0;
+		s->kernel_gs_base = 0;
+		s->sysenter_cs = 0;
+		s->sysenter_esp = 0;
+		s->sysenter_eip = 0;
+		svm->tsc_aux = 0;
+		svm->misc_enable = 0;
+		vcpu->xcr0 = XFEATURE_MASK_FP;
+	}
+	svm_vmcb_init(vcpu, svm);
+	svm->vmcb->control.tsc_offset = tsc_offset;
+	svm->gprs[KAGAMI_RDX] = svm_reset_rdx(vcpu);
+	if (init) {
+		s->cr0 = X86_CR0_ET | (cr0 & (X86_CR0_CD | X86_CR0_NW));
+		s->g_pat = pat;
+		svm->apic_base = apic_base;
+		*(u16 *)&svm->fpu[0] = fcw;
+		*(u32 *)&svm->fpu[24] = mxcsr;
+	}
+	/* Paging is off now: nothing the guest cached still applies. */
+	svm->vmcb->control.tlb_control = VMCB_TLB_FLUSH_ALL;
 }
 
 int svm_get_regs(struct kagami_vcpu *vcpu, struct kvm_regs *r)
@@ -162,6 +232,12 @@ int svm_get_sregs(struct kagami_vcpu *vcpu, struct kvm_sregs *k)
 	k->cr8 = svm->cr8;
 	k->efer = s->efer & ~AMD_EFER_SVME;	/* the guest never sees SVM */
 	k->apic_base = svm->apic_base;
+	/* As KVM: with a LAPIC, CR8 is its TPR and the base its APIC_BASE MSR. */
+	if (vcpu->lapic) {
+		k->cr8 = kagami_lapic_get_cr8(vcpu);
+		if (kagami_lapic_get_msr(vcpu, MSR_IA32_APICBASE, &k->apic_base, true))
+			k->apic_base = 0;
+	}
 	return 0;
 }
 
@@ -220,7 +296,8 @@ int svm_set_sregs(struct kagami_vcpu *vcpu, const struct kvm_sregs *k)
 	if (!svm_sregs_valid(k))
 		return -EINVAL;
 	/* As KVM's __set_sregs_common(): an APIC base it refuses fails the whole call. */
-	if (svm_set_apic_base(svm, k->apic_base))
+	if (vcpu->lapic ? kagami_lapic_set_msr(vcpu, MSR_IA32_APICBASE, k->apic_base, true) :
+			  svm_set_apic_base(svm, k->apic_base))
 		return -EINVAL;
 	/* As KVM: LMA follows LME and CR0.PG, whatever userspace says. */
 	efer &= ~EFER_LMA;
@@ -245,8 +322,38 @@ int svm_set_sregs(struct kagami_vcpu *vcpu, const struct kvm_sregs *k)
 	s->cr4 = k->cr4;
 	s->efer = efer | AMD_EFER_SVME;	/* VMRUN requires it */
 	svm->cr8 = k->cr8;
+	if (vcpu->lapic)
+		kagami_lapic_set_cr8(vcpu, k->cr8 & VMCB_V_TPR_MASK);
 	/* The guest's paging mode changed: drop its cached translations. */
 	svm->vmcb->control.tlb_control = VMCB_TLB_FLUSH_ALL;
+	return 0;
+}
+
+/* KVM_GET_DEBUGREGS, as KVM's kvm_vcpu_ioctl_x86_get_debugregs(): DR0-3, DR6, DR7. */
+int svm_get_debugregs(struct kagami_vcpu *vcpu, struct kvm_debugregs *dbg)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	memset(dbg, 0, sizeof(*dbg));
+	memcpy(dbg->db, svm->dr, sizeof(dbg->db));
+	dbg->dr6 = svm->vmcb->save.dr6;
+	dbg->dr7 = svm->vmcb->save.dr7;
+	return 0;
+}
+
+/*
+ * KVM_SET_DEBUGREGS, as KVM's: no flags, and DR6/DR7 with bits 63:32 clear
+ * (kvm_dr6_valid/kvm_dr7_valid; VMRUN refuses anything else, APM 15.5.1).
+ */
+int svm_set_debugregs(struct kagami_vcpu *vcpu, const struct kvm_debugregs *dbg)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	if (dbg->flags || dbg->dr6 >> 32 || dbg->dr7 >> 32)
+		return -EINVAL;
+	memcpy(svm->dr, dbg->db, sizeof(svm->dr));
+	svm->vmcb->save.dr6 = dbg->dr6;
+	svm->vmcb->save.dr7 = dbg->dr7;
 	return 0;
 }
 

@@ -291,4 +291,8 @@ const struct kagami_vendor_ops kagami_svm_ops = {
 	.queue_nmi = svm_queue_nmi,
 	.get_vcpu_events = svm_get_vcpu_events,
 	.set_vcpu_events = svm_set_vcpu_events,
+	.tsc_offset = svm_tsc_offset,
+	.accept_events = svm_mp_apply_events,
+	.get_debugregs = svm_get_debugregs,
+	.set_debugregs = svm_set_debugregs,
 };

@@ -18,6 +18,12 @@
 #define AMD_VM_CR_SVMDIS	BIT_ULL(4)	/* firmware disabled SVM */
 #define AMD_MSR_VM_HSAVE_PA	0xc0010117	/* host save area of VMRUN */
 
+/* VMCB bits beyond vmcb.h's, for the virtual TPR (APM 15.21.4, 15.9). */
+#define SVM_EXIT_WRITE_CR8	0x018
+#define SVM_CR8_INTERCEPT	BIT(8)		/* in intercept_cr_write */
+#define VMCB_V_TPR_MASK		0xfULL		/* int_ctl bits 3:0 */
+#define SVM_CR_VALID		BIT_ULL(63)	/* EXITINFO1 of MOV CR with decode assists */
+
 
 #include <linux/kvm.h>
 #include <linux/types.h>
@@ -49,8 +55,8 @@ struct svm_vcpu {
 	u64 npt_generation;		/* (v) the VM's NPT generation last seen */
 	u64 tsc_aux;			/* (v) MSR TSC_AUX (not loaded into the CPU yet) */
 	u64 misc_enable;		/* (v) MSR MISC_ENABLE */
-	u64 apic_base;			/* (v) MSR APIC_BASE, fixed */
-	u64 cr8;			/* (v) KVM_SET_SREGS's, stored only */
+	u64 apic_base;			/* (v) MSR APIC_BASE without a LAPIC, fixed */
+	u64 cr8;			/* (v) KVM_SET_SREGS's without a LAPIC, stored only */
 	u8 pending;			/* (v) enum svm_pending */
 	u8 io_size;			/* (v) last port I/O: 1, 2 or 4 bytes */
 	bool io_rep;			/* (v) last string I/O: REP */
@@ -59,8 +65,9 @@ struct svm_vcpu {
 	u64 io_next_rip;		/* (v) last string I/O: RIP after it */
 	struct kagami_emul emul;	/* (v) MMIO emulation in flight */
 	struct kagami_emul_regs emul_regs;	/* (v) its register view */
-	bool irq_queued;		/* (v) KVM_INTERRUPT's vector waits for IF=1 */
+	bool irq_queued;		/* (v) KVM_INTERRUPT's vector (ExtINT) waits for IF=1 */
 	u8 irq_vector;			/* (v) */
+	u8 v_tpr;			/* (v) V_TPR as last given to the guest (with a LAPIC) */
 	bool nmi_pending;		/* (v) KVM_NMI's, not yet injected */
 	bool nmi_masked;		/* (v) an NMI was injected and its IRET has not run */
 	bool iret_seen;			/* (v) IRET intercepted at iret_rip while NMI-masked */
@@ -74,12 +81,19 @@ struct svm_vm {
 	u64 *npt_root;			/* (c) PML4 page; lower levels guarded by vm->lock */
 	u64 npt_root_pa;		/* (c) */
 	struct page **huge_pages;	/* (c) scratch for npt_map_huge(), under vm->lock */
-	u64 tsc_offset;			/* (c) every vCPU's TSC starts at 0 at VM creation */
+	u64 tsc_offset;			/* (m) the vCPUs' shared TSC offset: 0 at VM creation */
 };
 
 static inline struct svm_vcpu *to_svm(struct kagami_vcpu *vcpu)
 {
 	return vcpu->vendor;
+}
+
+/* KVM_CREATE_IRQCHIP's PIC and IOAPIC are in the kernel. */
+static inline bool svm_kernel_irqchip(struct kagami_vm *vm)
+{
+	/* Pairs with the release that publishes the mode after vm->irqchip. */
+	return smp_load_acquire(&vm->irqchip_mode) == KAGAMI_IRQCHIP_KERNEL;
 }
 
 /* vmrun.S: host state to host_save_pa, guest in, guest out, host state back. */
@@ -92,12 +106,16 @@ void svm_assign_asid(struct svm_vcpu *svm, int cpu);
 void svm_load_guest_host_state(struct svm_vcpu *svm);
 void svm_put_guest_host_state(struct svm_vcpu *svm);
 
-/* state.c: the VMCB at reset, and KVM_GET/SET_REGS and SREGS. */
+/* state.c: the VMCB at reset, and KVM_GET/SET_REGS, SREGS and DEBUGREGS. */
 void svm_vmcb_init(struct kagami_vcpu *vcpu, struct svm_vcpu *svm);
+/* Power-on (init false) or INIT (init true) state of registers and VMCB, pending events dropped. */
+void svm_vcpu_reset(struct kagami_vcpu *vcpu, bool init);
 int svm_get_regs(struct kagami_vcpu *vcpu, struct kvm_regs *regs);
 int svm_set_regs(struct kagami_vcpu *vcpu, const struct kvm_regs *regs);
 int svm_get_sregs(struct kagami_vcpu *vcpu, struct kvm_sregs *sregs);
 int svm_set_sregs(struct kagami_vcpu *vcpu, const struct kvm_sregs *sregs);
+int svm_get_debugregs(struct kagami_vcpu *vcpu, struct kvm_debugregs *dbg);
+int svm_set_debugregs(struct kagami_vcpu *vcpu, const struct kvm_debugregs *dbg);
 int svm_guest_cpu_mode(const struct vmcb *vmcb);
 u64 svm_efer_allowed(void);
 
@@ -108,6 +126,7 @@ void svm_skip_insn(struct svm_vcpu *svm, unsigned int len);
 
 /* exit.c: 1 to resume the guest, 0 to return to userspace, or -errno. */
 int svm_handle_exit(struct kagami_vcpu *vcpu);
+int svm_exit_cr8_write(struct kagami_vcpu *vcpu);
 
 /* pio.c */
 int svm_handle_io(struct kagami_vcpu *vcpu);
@@ -119,9 +138,13 @@ int svm_handle_msr(struct kagami_vcpu *vcpu);
 int svm_get_msr(struct kagami_vcpu *vcpu, u32 index, u64 *value);
 int svm_set_msr(struct kagami_vcpu *vcpu, u32 index, u64 value, bool host);
 int svm_set_apic_base(struct svm_vcpu *svm, u64 value);
+u64 svm_tsc_offset(struct kagami_vcpu *vcpu);
 
 /* events.c: interrupts and NMIs from userspace, the interrupt window, KVM_GET/SET_VCPU_EVENTS. */
 void svm_inject_events(struct kagami_vcpu *vcpu, struct svm_vcpu *svm);
+void svm_sync_tpr_to_vmcb(struct kagami_vcpu *vcpu, struct svm_vcpu *svm);
+void svm_sync_tpr_from_vmcb(struct kagami_vcpu *vcpu, struct svm_vcpu *svm);
+void svm_clear_events(struct svm_vcpu *svm);
 void svm_after_exit_events(struct svm_vcpu *svm);
 void svm_fill_run_flags(struct kagami_vcpu *vcpu, struct svm_vcpu *svm);
 bool svm_irq_window_open(struct kagami_vcpu *vcpu, struct svm_vcpu *svm);
@@ -132,6 +155,23 @@ int svm_queue_nmi(struct kagami_vcpu *vcpu);
 int svm_get_vcpu_events(struct kagami_vcpu *vcpu, struct kvm_vcpu_events *events);
 int svm_set_vcpu_events(struct kagami_vcpu *vcpu, const struct kvm_vcpu_events *events);
 u8 *svm_fpu_image(struct kagami_vcpu *vcpu);
+/*
+ * For mp_state.c (vCPU thread): would an interrupt be injected now if
+ * RFLAGS.IF allowed it (ExtINT accepted by LINT0, or a LAPIC vector above
+ * PPR), and the guest's RFLAGS.IF.
+ */
+bool svm_interrupt_deliverable(struct kagami_vcpu *vcpu);
+bool svm_guest_if(struct kagami_vcpu *vcpu);
+
+/*
+ * mp_state.c: INIT/SIPI, in-kernel HLT and KVM_GET/SET_MP_STATE with a LAPIC.
+ * svm_mp_state_before_entry() runs at the top of each entry: 1 to enter the
+ * guest, 0 or -errno to return to userspace (it sleeps while the vCPU is
+ * halted or waits for SIPI). svm_exit_hlt_in_kernel() handles HLT's exit.
+ */
+int svm_mp_state_before_entry(struct kagami_vcpu *vcpu);
+void svm_mp_apply_events(struct kagami_vcpu *vcpu);
+int svm_exit_hlt_in_kernel(struct kagami_vcpu *vcpu);
 
 /* npt.c */
 int svm_vm_init(struct kagami_vm *vm);
