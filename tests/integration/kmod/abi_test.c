@@ -27,6 +27,16 @@
 #define MSR_LSTAR 0xc0000082u
 #define MSR_PAT 0x277u
 #define MSR_TSC 0x10u
+#define MSR_MCG_CAP 0x179u
+#define MSR_MCG_STATUS 0x17au
+#define MSR_MCG_CTL 0x17bu
+#define MSR_MC_CTL(bank) (0x400u + 4 * (bank)) /* then _STATUS, _ADDR, _MISC */
+#define MSR_MC0_CTL2 0x280u
+#define MSR_K8_INT_PENDING_MSG 0xc0010055u
+#define MSR_HWCR 0xc0010015u
+#define MSR_UCODE_REV 0x8bu
+#define MSR_K7_EVNTSEL0 0xc0010000u
+#define GP_HANDLER 0x1300
 
 static int failures;
 static int strict; /* /dev/kagami: also the checks where kagami is stricter than KVM */
@@ -175,6 +185,97 @@ static void test_msrs(struct vcpu *v) {
   check(!(m.e[0].data & (1 << 12)), "EFER.SVME is hidden", m.e[0].data);
 }
 
+/* One MSR through KVM_GET/SET_MSRS: the count of entries done, 1 or 0. */
+static long msr_get(struct vcpu *v, uint32_t index, uint64_t *data) {
+  struct {
+    struct kvm_msrs head;
+    struct kvm_msr_entry e;
+  } m = {.head.nmsrs = 1, .e.index = index};
+  long r = ioctl(v->fd, KVM_GET_MSRS, &m);
+  *data = m.e.data;
+  return r;
+}
+
+static long msr_set(struct vcpu *v, uint32_t index, uint64_t data) {
+  struct {
+    struct kvm_msrs head;
+    struct kvm_msr_entry e;
+  } m = {.head.nmsrs = 1, .e = {.index = index, .data = data}};
+  return ioctl(v->fd, KVM_SET_MSRS, &m);
+}
+
+/*
+ * The machine-check MSRs from userspace, as KVM without KVM_X86_SETUP_MCE: 32 banks, no MCG_CTL_P
+ * nor CMCI (so MCG_CTL and MCi_CTL2 take only 0), MCi_CTL only 0 or all ones (bit 10 of bank 4
+ * excepted), MCG_CAP read-only; and the AMD MSRs Linux reads at boot: INT_PENDING_MSG (its
+ * erratum-400 check) reads 0, HWCR and UCODE_REV as kvm-amd's.
+ */
+static void test_mce_msrs(struct vcpu *v) {
+  uint64_t d = 1;
+
+  EXPECT_EQ(msr_get(v, MSR_MCG_CAP, &d), 1);
+  check(d == 32, "MCG_CAP: 32 banks, no MCG_CTL_P, no CMCI", (long)d);
+  EXPECT_EQ(msr_set(v, MSR_MCG_CAP, d), 0);
+  EXPECT_EQ(msr_set(v, MSR_MCG_STATUS, 4), 1);
+  EXPECT_EQ(msr_get(v, MSR_MCG_STATUS, &d), 1);
+  check(d == 4, "MCG_STATUS reads back", (long)d);
+  EXPECT_EQ(msr_set(v, MSR_MCG_STATUS, 0), 1);
+  EXPECT_EQ(msr_get(v, MSR_MCG_CTL, &d), 1);
+  check(d == 0, "MCG_CTL reads 0", (long)d);
+  EXPECT_EQ(msr_set(v, MSR_MCG_CTL, 0), 1);
+  EXPECT_EQ(msr_set(v, MSR_MCG_CTL, ~0ULL), 0);
+  EXPECT_EQ(msr_set(v, MSR_MC_CTL(0), ~0ULL), 1);
+  EXPECT_EQ(msr_set(v, MSR_MC_CTL(4), ~0ULL & ~(1ULL << 10)), 1);
+  EXPECT_EQ(msr_get(v, MSR_MC_CTL(4), &d), 1);
+  check(d == (~0ULL & ~(1ULL << 10)), "MC4_CTL reads back", (long)d);
+  EXPECT_EQ(msr_set(v, MSR_MC_CTL(0), 5), 0);
+  EXPECT_EQ(msr_set(v, MSR_MC_CTL(1) + 1, 0x8000000000000001ULL), 1); /* userspace: any STATUS */
+  EXPECT_EQ(msr_get(v, MSR_MC_CTL(1) + 1, &d), 1);
+  check(d == 0x8000000000000001ULL, "MC1_STATUS reads back", (long)d);
+  EXPECT_EQ(msr_set(v, MSR_MC_CTL(31) + 3, 7), 1);
+  EXPECT_EQ(msr_get(v, MSR_MC_CTL(31) + 3, &d), 1);
+  check(d == 7, "MC31_MISC reads back", (long)d);
+  EXPECT_EQ(msr_get(v, MSR_MC_CTL(32), &d), 0);
+  EXPECT_EQ(msr_get(v, MSR_MC0_CTL2 + 31, &d), 1);
+  EXPECT_EQ(msr_set(v, MSR_MC0_CTL2, 0), 1);
+  EXPECT_EQ(msr_set(v, MSR_MC0_CTL2, 1), 0);
+  d = 1;
+  EXPECT_EQ(msr_get(v, MSR_K8_INT_PENDING_MSG, &d), 1);
+  check(d == 0, "INT_PENDING_MSG reads 0", (long)d);
+
+  /* HWCR: FFDIS (which Linux sets on K8) is ignored, McStatusWrEn kept, other bits refused. */
+  EXPECT_EQ(msr_get(v, MSR_HWCR, &d), 1);
+  check(d == 0, "HWCR reads 0", (long)d);
+  EXPECT_EQ(msr_set(v, MSR_HWCR, 1 << 6), 1);
+  EXPECT_EQ(msr_set(v, MSR_HWCR, 1 << 18), 1);
+  EXPECT_EQ(msr_get(v, MSR_HWCR, &d), 1);
+  check(d == 1 << 18, "HWCR keeps McStatusWrEn", (long)d);
+  EXPECT_EQ(msr_set(v, MSR_HWCR, 1), 0);
+  EXPECT_EQ(msr_set(v, MSR_HWCR, 0), 1);
+  /* The legacy counters, as KVM without a vPMU: they read 0 and ignore writes. */
+  EXPECT_EQ(msr_set(v, MSR_K7_EVNTSEL0, 0x430076), 1);
+  EXPECT_EQ(msr_get(v, MSR_K7_EVNTSEL0, &d), 1);
+  check(d == 0, "K7_EVNTSEL0 reads 0", (long)d);
+  /* UCODE_REV: kvm-amd's reset value, then what userspace sets. */
+  EXPECT_EQ(msr_get(v, MSR_UCODE_REV, &d), 1);
+  check(d == 0x01000065, "UCODE_REV reads kvm-amd's reset value", (long)d);
+  EXPECT_EQ(msr_set(v, MSR_UCODE_REV, 0x1234ULL << 32), 1);
+  EXPECT_EQ(msr_get(v, MSR_UCODE_REV, &d), 1);
+  check(d == 0x1234ULL << 32, "UCODE_REV reads back", (long)d);
+
+  static struct {
+    struct kvm_msr_list head;
+    uint32_t indices[512];
+  } list = {.head.nmsrs = 512};
+  EXPECT_EQ(ioctl(v->sys, KVM_GET_MSR_INDEX_LIST, &list), 0);
+  static const uint32_t saved[] = {MSR_MCG_STATUS, MSR_MCG_CTL, MSR_HWCR, MSR_UCODE_REV};
+  size_t found = 0;
+  for (uint32_t i = 0; i < list.head.nmsrs; i++)
+    for (size_t j = 0; j < sizeof(saved) / sizeof(saved[0]); j++)
+      found += list.indices[i] == saved[j];
+  check(found == 4, "the index list has MCG_STATUS, MCG_CTL, HWCR, UCODE_REV", (long)found);
+}
+
 /* As KVM's tsc_msrs_test: a new vCPU's TSC starts at 0 (not the host's), and KVM_SET_MSRS and
  * KVM_GET_MSRS round-trip it: what reads back is the value plus the host cycles in between.
  * created: the host TSC before KVM_CREATE_VM. */
@@ -188,9 +289,8 @@ static void test_tsc(struct vcpu *v, uint64_t created) {
   EXPECT_EQ(ioctl(v->fd, KVM_GET_MSRS, &m), 1);
   after = __rdtsc();
   check(m.e[0].data <= after - created, "a new vCPU's TSC counts from 0", (long)m.e[0].data);
-  /* KVM takes a host write of 0 for vCPU creation and keeps the VM's offset: kagami only. */
-  uint64_t values[] = {1ULL << 40, 1ULL << 42, 0};
-  for (size_t i = 0; i < (strict ? 3 : 2); i++) {
+  uint64_t values[] = {1ULL << 40, 1ULL << 42};
+  for (size_t i = 0; i < 2; i++) {
     m.e[0].data = values[i];
     before = __rdtsc();
     EXPECT_EQ(ioctl(v->fd, KVM_SET_MSRS, &m), 1);
@@ -199,6 +299,15 @@ static void test_tsc(struct vcpu *v, uint64_t created) {
     check(m.e[0].data >= values[i] && m.e[0].data - values[i] <= after - before,
           "the TSC reads back as set, plus the cycles in between", (long)m.e[0].data);
   }
+  /* KVM's kvm_synchronize_tsc(): a host write of 0 means "vCPU creation, keep in step with the
+   * VM", so the TSC keeps counting from the last value set, on every vCPU. */
+  m.e[0].data = 0;
+  before = __rdtsc();
+  EXPECT_EQ(ioctl(v->fd, KVM_SET_MSRS, &m), 1);
+  EXPECT_EQ(ioctl(v->fd, KVM_GET_MSRS, &m), 1);
+  after = __rdtsc();
+  check(m.e[0].data >= values[1] && m.e[0].data - values[1] <= after - created,
+        "a host write of 0 keeps the VM's TSC", (long)m.e[0].data);
 }
 
 /* As KVM's kvm_set_apic_base() from KVM_SET_SREGS: reserved bits and x2APIC-without-xAPIC fail,
@@ -441,6 +550,63 @@ static void test_guest(const char *dev) {
   teardown(&v);
 }
 
+/* Real mode: the guest's own RDMSR and WRMSR of the machine-check MSRs, each followed by an OUT. */
+static const uint8_t msr_program[] = {
+    0x66, 0xb9, 0x55, 0x00, 0x01, 0xc0, /* mov ecx, INT_PENDING_MSG */
+    0x0f, 0x32, 0xe6, 0x40,             /* rdmsr; out 0x40, al */
+    0x66, 0xb9, 0x79, 0x01, 0x00, 0x00, /* mov ecx, MCG_CAP */
+    0x0f, 0x32, 0xe6, 0x41,             /* rdmsr; out 0x41, al */
+    0x66, 0xb9, 0x7b, 0x01, 0x00, 0x00, /* mov ecx, MCG_CTL */
+    0x0f, 0x32, 0xe6, 0x42,             /* rdmsr (#GP: no MCG_CTL_P); out 0x42, al */
+    0x66, 0xb9, 0x01, 0x04, 0x00, 0x00, /* mov ecx, MC0_STATUS */
+    0x66, 0xb8, 0x01, 0x00, 0x00, 0x00, /* mov eax, 1 */
+    0x66, 0x31, 0xd2,                   /* xor edx, edx */
+    0x0f, 0x30, 0xe6, 0x43,             /* wrmsr (#GP: only 0); out 0x43, al */
+    0x66, 0xb9, 0x00, 0x04, 0x00, 0x00, /* mov ecx, MC0_CTL */
+    0x66, 0xb8, 0xff, 0xff, 0xff, 0xff, /* mov eax, ~0 */
+    0x66, 0x89, 0xc2,                   /* mov edx, eax */
+    0x0f, 0x30, 0xe6, 0x44,             /* wrmsr; out 0x44, al */
+    0xf4,                               /* hlt */
+};
+/* #GP: OUT 0x3d, then return past the 2-byte RDMSR/WRMSR that faulted. */
+static const uint8_t gp_handler[] = {
+    0x55, 0x89, 0xe5,       /* push bp; mov bp, sp */
+    0x83, 0x46, 0x02, 0x02, /* add word [bp+2], 2 */
+    0x5d, 0xe6, 0x3d, 0xcf, /* pop bp; out 0x3d, al; iret */
+};
+
+/* The guest's RDMSR/WRMSR reach the same MSRs as KVM_GET/SET_MSRS, with the guest's #GPs. */
+static void test_guest_msrs(const char *dev) {
+  static const uint16_t ports[] = {0x40, 0x41, 0x3d, 0x42, 0x3d, 0x43, 0x44};
+  struct vcpu v;
+  struct kvm_regs regs;
+  uint64_t d = 0;
+
+  if (setup(&v, dev, msr_program, sizeof(msr_program))) {
+    failures++;
+    return;
+  }
+  memcpy(v.mem + GP_HANDLER, gp_handler, sizeof(gp_handler));
+  ((uint16_t *)v.mem)[13 * 2] = GP_HANDLER;
+  ioctl(v.fd, KVM_GET_REGS, &regs);
+  regs.rax = regs.rdx = 0x5a5a;
+  ioctl(v.fd, KVM_SET_REGS, &regs);
+  for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+    if (!run_until(&v, KVM_EXIT_IO, "the MSR program's OUT")) break;
+    check(io_port(&v) == ports[i], "the MSR program's exits: #GP (0x3d) where expected", i);
+    ioctl(v.fd, KVM_GET_REGS, &regs);
+    if (ports[i] == 0x40)
+      check(regs.rax == 0 && regs.rdx == 0, "the guest reads INT_PENDING_MSG as 0", regs.rax);
+    if (ports[i] == 0x41) check(regs.rax == 32, "the guest's MCG_CAP: 32 banks", regs.rax);
+  }
+  run_until(&v, KVM_EXIT_HLT, "the MSR program's HLT");
+  EXPECT_EQ(msr_get(&v, MSR_MC_CTL(0), &d), 1);
+  check(d == ~0ULL, "the guest's MC0_CTL write", (long)d);
+  EXPECT_EQ(msr_get(&v, MSR_MC_CTL(0) + 1, &d), 1);
+  check(d == 0, "the guest's refused MC0_STATUS write left it 0", (long)d);
+  teardown(&v);
+}
+
 static volatile sig_atomic_t usr1_seen, alarm_seen;
 static void on_usr1(int sig) {
   (void)sig, usr1_seen++;
@@ -501,11 +667,13 @@ int main(int argc, char **argv) {
   if (setup(&v, dev, spin, sizeof(spin))) return 1;
   test_tsc(&v, created);
   test_msrs(&v);
+  test_mce_msrs(&v);
   test_apic_base(&v);
   test_fpu(&v);
   test_events(&v);
   teardown(&v);
   test_guest(dev);
+  test_guest_msrs(dev);
   test_signal_mask(dev);
   printf("%s: vCPU ABI on %s\n", failures ? "FAIL" : "PASS", dev);
   return failures != 0;
