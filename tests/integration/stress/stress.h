@@ -22,7 +22,11 @@ struct tiny_vm {
   struct kvm_run *run[8];
 };
 
+enum tiny_irqchip { TINY_IRQCHIP_NONE, TINY_IRQCHIP_KERNEL, TINY_IRQCHIP_SPLIT };
+
 int tiny_vm_create(struct tiny_vm *t, const uint8_t *code, size_t len, int nvcpus);
+int tiny_vm_create_irq(struct tiny_vm *t, const uint8_t *code, size_t len, int nvcpus,
+                       enum tiny_irqchip irqchip);
 void tiny_vm_destroy(struct tiny_vm *t);
 int tiny_vcpu_reset(struct tiny_vm *t, int i);
 /* Periodic SIGALRM (no-op handler, no SA_RESTART) so that KVM_RUN of a spinning guest returns. */
@@ -61,6 +65,14 @@ int case_threads_killed(void);
 int case_vm_fd_closed(void);
 int case_slot_delete_running(void);
 int case_munmap_running(void);
+/* Interrupt machinery (stress_irq.c). */
+int case_gsi_routing(void);
+int case_irqfd_closed(void);
+int case_ioeventfd_closed(void);
+int case_irqchip_blobs(void);
+int case_apic_msrs(void);
+int case_irqchip_order(void);
+int case_kvmclock(void);
 /* --state HEX: one traced vCPU state, set and run. */
 int replay_state(const char *hex);
 /* Cases that block until the parent kills them with SIGKILL. */

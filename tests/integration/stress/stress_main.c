@@ -38,6 +38,13 @@ static const struct stress_case cases[] = {
     {"vm-fd-closed", case_vm_fd_closed, 0, 0},
     {"slot-delete-running", case_slot_delete_running, 0, 0},
     {"munmap-running", case_munmap_running, 0, 0},
+    {"gsi-routing", case_gsi_routing, 0, 0},
+    {"irqfd-closed", case_irqfd_closed, 0, 0},
+    {"ioeventfd-closed", case_ioeventfd_closed, 0, 0},
+    {"irqchip-blobs", case_irqchip_blobs, 0, 0},
+    {"apic-msrs", case_apic_msrs, 0, 0},
+    {"irqchip-order", case_irqchip_order, 0, 0},
+    {"kvmclock", case_kvmclock, 0, 0},
     {"spin-killed", case_spin_until_killed, 1, 0},
     {"run-threads-killed", case_run_threads_until_killed, 1, 0},
 };

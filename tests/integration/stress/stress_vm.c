@@ -60,13 +60,29 @@ int tiny_vcpu_reset(struct tiny_vm *t, int i) {
   return ioctl(t->vcpu[i], KVM_SET_REGS, &regs);
 }
 
+/* The interrupt controller model, chosen before the first vCPU as KVM requires. */
+static int tiny_vm_irqchip(struct tiny_vm *t, enum tiny_irqchip irqchip) {
+  struct kvm_enable_cap split = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args[0] = 24};
+  switch (irqchip) {
+    case TINY_IRQCHIP_KERNEL: return ioctl(t->vm, KVM_CREATE_IRQCHIP, 0);
+    case TINY_IRQCHIP_SPLIT: return ioctl(t->vm, KVM_ENABLE_CAP, &split);
+    default: return 0;
+  }
+}
+
 int tiny_vm_create(struct tiny_vm *t, const uint8_t *code, size_t len, int nvcpus) {
+  return tiny_vm_create_irq(t, code, len, nvcpus, TINY_IRQCHIP_NONE);
+}
+
+int tiny_vm_create_irq(struct tiny_vm *t, const uint8_t *code, size_t len, int nvcpus,
+                       enum tiny_irqchip irqchip) {
   memset(t, 0, sizeof(*t));
   t->sys = t->vm = -1;
   t->sys = open(stress_dev, O_RDWR | O_CLOEXEC);
   if (t->sys < 0) return perror(stress_dev), -1;
   t->vm = ioctl(t->sys, KVM_CREATE_VM, 0);
   if (t->vm < 0) return perror("KVM_CREATE_VM"), -1;
+  if (tiny_vm_irqchip(t, irqchip)) return perror("irqchip"), -1;
   t->mem = mmap(NULL, GUEST_MEM, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (t->mem == MAP_FAILED) return perror("mmap"), -1;
   memcpy(t->mem + GUEST_CODE, code, len);
