@@ -1,4 +1,4 @@
-// pc-testdev: the shared port register and the MMIO scratch window.
+// pc-testdev: the shared port register, the MMIO scratch window and the IRQ lines.
 #include "pc_testdev.hpp"
 
 #include <algorithm>
@@ -15,6 +15,16 @@ void PcTestdev::attach(Bus& io, Bus& mmio) {
   io.add(ioport_base_, 4, ioport_, kWidth1 | kWidth2 | kWidth4, "pc-testdev ioport");
   io.add(byte_ioport_base_, 4, ioport_, kWidth1, "pc-testdev ioport bytes");
   mmio.add(mmio_base_, kMmioSize, iomem_, kWidth1 | kWidth2 | kWidth4, "pc-testdev iomem");
+  io.add(kIrqLinePortBase, kIrqLines, irq_lines_, kWidth1, "pc-testdev irq lines");
+}
+
+void PcTestdev::IrqLines::read(uint64_t, std::span<uint8_t> data) {
+  std::fill(data.begin(), data.end(), 0);
+}
+
+// Each line's level is kept by the controller it feeds (the IrqLine), so nothing is stored here.
+void PcTestdev::IrqLines::write(uint64_t offset, std::span<const uint8_t> data) {
+  if (IrqLine* line = lines.at(offset)) line->set_level(data[0] != 0);
 }
 
 // The bus keeps offset + width within the 4-byte window, so the bytes are offset..offset+width-1.

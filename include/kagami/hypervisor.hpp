@@ -94,6 +94,19 @@ class Vm {
   void add_irqfd(int eventfd, uint32_t gsi, int resample_fd = -1);
   void remove_irqfd(int eventfd, uint32_t gsi);
 
+  // KVM_IOEVENTFD: a guest write of `length` bytes (1, 2, 4 or 8; 0 = any, MMIO only) at
+  // `address` in port space (pio) or MMIO signals eventfd in the kernel instead of exiting to
+  // the VMM; with datamatch, only writes of that value do.
+  struct Ioeventfd {
+    int eventfd;
+    uint64_t address;
+    uint32_t length;
+    bool pio;
+    std::optional<uint64_t> datamatch;
+  };
+  void add_ioeventfd(const Ioeventfd& ioeventfd);
+  void remove_ioeventfd(const Ioeventfd& ioeventfd);
+
  private:
   friend class Hypervisor;
   Vm(int fd, size_t vcpu_mmap_size);

@@ -19,6 +19,7 @@
 #include "linux_boot_cpu_state.hpp"
 #include "pc_testdev.hpp"
 #include "serial_16550a.hpp"
+#include "test_irq_device.hpp"
 
 namespace kagami {
 namespace {
@@ -175,14 +176,41 @@ void Machine::build_devices() {
   if (config_.testdev) {
     testdev_ = std::make_unique<PcTestdev>();
     testdev_->attach(io_bus_, mmio_bus_);
+    if (interrupts_) attach_test_interrupts();
   }
   if (chipset_) chipset_->assign_pci_resources();
+}
+
+// The guest suite's interrupt sources: pc-testdev's IRQ lines (ISA IRQs 0-15, then IOAPIC pins
+// 16-23), and the test-irq device's irqfd (an MSI route on the first GSI after the IOAPIC's)
+// and ioeventfds, when the hypervisor has them.
+void Machine::attach_test_interrupts() {
+  for (unsigned n = 0; n < PcTestdev::kIrqLines; n++)
+    testdev_->connect_irq_line(
+        n, n < IsaIrqRouter::kIrqs ? interrupts_->isa_irq(n) : interrupts_->ioapic_pin(n));
+  if (vm_->check_extension(KVM_CAP_IRQFD) <= 0 || vm_->check_extension(KVM_CAP_IOEVENTFD) <= 0)
+    return;
+  constexpr uint32_t kGsi = Ioapic::kPins;
+  test_irq_ = std::make_unique<TestIrqDevice>(
+      [this](uint64_t address, uint32_t data) { interrupts_->set_msi_route(kGsi, address, data); });
+  test_irq_->attach(io_bus_, mmio_bus_);
+  vm_->add_irqfd(test_irq_->irq_eventfd(), kGsi);
+  constexpr uint64_t kBase = TestIrqDevice::kDefaultBase;
+  vm_->add_ioeventfd(
+      {test_irq_->doorbell_eventfd(), kBase + TestIrqDevice::kDoorbell, 4, true, {}});
+  vm_->add_ioeventfd({test_irq_->matched_doorbell_eventfd(),
+                      kBase + TestIrqDevice::kMatchedDoorbell, 4, true,
+                      TestIrqDevice::kMatchValue});
+  vm_->add_ioeventfd(
+      {test_irq_->mmio_doorbell_eventfd(), TestIrqDevice::kDefaultMmioBase, 4, false, {}});
 }
 
 // The topology kagami presents: one socket of `cpus` cores, one thread each; APIC ID = index.
 std::vector<kvm_cpuid_entry2> Machine::guest_cpuid(unsigned vcpu_id) const {
   std::vector<kvm_cpuid_entry2> entries = hypervisor_.supported_cpuid();
   const unsigned cpus = config_.cpus;
+  const bool tsc_deadline =
+      interrupts_ && hypervisor_.check_extension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
   unsigned core_bits = 0;
   while ((1u << core_bits) < cpus) core_bits++;
   for (kvm_cpuid_entry2& e : entries) {
@@ -190,6 +218,9 @@ std::vector<kvm_cpuid_entry2> Machine::guest_cpuid(unsigned vcpu_id) const {
       case 0x1:  // initial APIC ID, logical processor count, "running on a hypervisor"
         e.ebx = (e.ebx & 0x0000ffff) | (vcpu_id << 24) | ((cpus & 0xff) << 16);
         e.ecx |= 1u << 31;
+        // KVM leaves TSC-deadline out of KVM_GET_SUPPORTED_CPUID although its in-kernel local
+        // APIC has it: the VMM announces it (as QEMU does) when KVM_CAP_TSC_DEADLINE_TIMER says so.
+        if (tsc_deadline) e.ecx |= 1u << 24;
         if (cpus > 1)
           e.edx |= 1u << 28;  // HTT: the count in EBX is valid
         else

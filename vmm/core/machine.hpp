@@ -26,6 +26,7 @@ class FwCfg;
 class CmosRtc;
 class I8042;
 class PcTestdev;
+class TestIrqDevice;
 class PcInterrupts;
 class PcChipset;
 class DeadlineTimer;
@@ -103,6 +104,7 @@ class Machine {
   void load_kernel();
   void build_interrupts();
   void create_vcpus();
+  void attach_test_interrupts();
   void set_boot_state(Vcpu& vcpu);
   std::vector<kvm_cpuid_entry2> guest_cpuid(unsigned vcpu_id) const;
   void report_unassigned() const;
@@ -128,6 +130,7 @@ class Machine {
   std::unique_ptr<DeadlineTimer> rtc_timer_;  // after rtc_: it goes first
   std::unique_ptr<I8042> i8042_;
   std::unique_ptr<PcTestdev> testdev_;
+  std::unique_ptr<TestIrqDevice> test_irq_;  // --testdev with interrupt controllers only
 
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::vector<std::unique_ptr<VcpuThread>> threads_;

@@ -1,6 +1,8 @@
 // The PC's interrupt controllers in the VMM, wired to the in-kernel local APICs.
 #include "core/pc_interrupts.hpp"
 
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace kagami {
@@ -60,9 +62,22 @@ void PcInterrupts::route_changed(unsigned pin, const IoapicRoute& route) {
     return;
   }
   known = route;
+  commit_routes();
+}
+
+void PcInterrupts::set_msi_route(uint32_t gsi, uint64_t address, uint32_t data) {
+  if (gsi < Ioapic::kPins)
+    throw std::invalid_argument("GSI " + std::to_string(gsi) + " is an IOAPIC pin's");
+  std::lock_guard guard(routes_lock_);
+  extra_routes_[gsi] = {gsi, address, data};
+  commit_routes();
+}
+
+void PcInterrupts::commit_routes() {
   std::vector<Vm::MsiRoute> table;
   for (unsigned n = 0; n < routes_.size(); n++)
     table.push_back({n, routes_[n].address, routes_[n].data});
+  for (const auto& [gsi, route] : extra_routes_) table.push_back(route);
   vm_.set_msi_routes(table);
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,12 +45,17 @@ class PcInterrupts final : private MsiSink {
   // The boot vCPU's thread, before each KVM_RUN: hands the PIC's vector over with
   // KVM_INTERRUPT when the vCPU can take it, and asks for an interrupt window otherwise.
   void before_run(Vcpu& boot_vcpu);
+  // An MSI route of its own for an irqfd (gsi at or above Ioapic::kPins), kept in every routing
+  // table this class writes. Thread-safe; rewrites KVM's table at once.
+  void set_msi_route(uint32_t gsi, uint64_t address, uint32_t data);
+
   // KVM_EXIT_IOAPIC_EOI: the guest ended a level-triggered IOAPIC interrupt.
   void ioapic_eoi(uint8_t vector) { ioapic_->end_of_interrupt(vector); }
 
  private:
   void signal_msi(uint64_t address, uint32_t data) override;
   void route_changed(unsigned pin, const IoapicRoute& route);
+  void commit_routes();  // with routes_lock_ held
 
   Vm& vm_;
   std::function<void()> extint_kick_;
@@ -59,8 +65,9 @@ class PcInterrupts final : private MsiSink {
   std::unique_ptr<I8254> pit_;
   std::unique_ptr<Port61> port61_;
 
-  std::mutex routes_lock_;  // guards routes_ and serializes KVM_SET_GSI_ROUTING
+  std::mutex routes_lock_;  // guards routes_, extra_routes_; serializes KVM_SET_GSI_ROUTING
   std::array<IoapicRoute, Ioapic::kPins> routes_{};
+  std::map<uint32_t, Vm::MsiRoute> extra_routes_;  // by GSI
   std::unique_ptr<DeadlineTimer> pit_timer_;
 };
 

@@ -196,6 +196,34 @@ void Vm::remove_irqfd(int eventfd, uint32_t gsi) {
   checked_ioctl(fd_, KVM_IRQFD, "KVM_IRQFD(deassign)", &irqfd);
 }
 
+namespace {
+
+kvm_ioeventfd ioeventfd_request(const Vm::Ioeventfd& e, bool deassign) {
+  kvm_ioeventfd request{};
+  request.fd = e.eventfd;
+  request.addr = e.address;
+  request.len = e.length;
+  if (e.pio) request.flags |= KVM_IOEVENTFD_FLAG_PIO;
+  if (e.datamatch) {
+    request.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+    request.datamatch = *e.datamatch;
+  }
+  if (deassign) request.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+  return request;
+}
+
+}  // namespace
+
+void Vm::add_ioeventfd(const Ioeventfd& ioeventfd) {
+  kvm_ioeventfd request = ioeventfd_request(ioeventfd, false);
+  checked_ioctl(fd_, KVM_IOEVENTFD, "KVM_IOEVENTFD", &request);
+}
+
+void Vm::remove_ioeventfd(const Ioeventfd& ioeventfd) {
+  kvm_ioeventfd request = ioeventfd_request(ioeventfd, true);
+  checked_ioctl(fd_, KVM_IOEVENTFD, "KVM_IOEVENTFD(deassign)", &request);
+}
+
 std::unique_ptr<Vcpu> Vm::create_vcpu(unsigned id) {
   int fd;
   do {

@@ -79,7 +79,7 @@ boot_info_address:
 /* Null, kernel code/data, user data/code (the order sysret would want), then the 16-byte TSS
  * descriptor that cpu_init() fills in once the TSS address can be split into its fields. */
         .align 16
-        .globl gdt, gdt_tss_descriptor
+        .globl gdt, gdt_tss_descriptor, gdt_pointer
 gdt:
         .quad 0
         .quad 0x00AF9A000000FFFF /* 0x08 kernel code, 64-bit */

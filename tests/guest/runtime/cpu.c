@@ -69,15 +69,24 @@ static void load_tss(void) {
   __asm__ volatile("ltr %w0" : : "r"(TSS_SELECTOR));
 }
 
-static void load_idt(void) {
-  for (int v = 0; v < 256; v++) set_gate((uint8_t)v, trap_stubs + 16 * v, GATE_INTERRUPT);
+static void lidt(void) {
   struct descriptor_pointer pointer = {sizeof(idt) - 1, (uint64_t)idt};
   __asm__ volatile("lidt %0" : : "m"(pointer));
+}
+
+static void load_idt(void) {
+  for (int v = 0; v < 256; v++) set_gate((uint8_t)v, trap_stubs + 16 * v, GATE_INTERRUPT);
+  lidt();
 }
 
 void cpu_init(void) {
   load_tss();
   load_idt();
+}
+
+/* An AP (smp.c) shares the BSP's IDT; it never goes to ring 3, so it needs no TSS. */
+void cpu_init_ap(void) {
+  lidt();
 }
 
 void set_trap_handler(uint8_t vector, trap_handler handler) {

@@ -83,6 +83,25 @@ static inline void write_cr3(uint64_t value) {
 static inline void invlpg(uint64_t addr) {
   __asm__ volatile("invlpg (%0)" : : "r"(addr) : "memory");
 }
+static inline uint64_t rdmsr(uint32_t index) {
+  uint32_t lo, hi;
+  __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(index));
+  return lo | (uint64_t)hi << 32;
+}
+static inline void wrmsr(uint32_t index, uint64_t value) {
+  __asm__ volatile("wrmsr"
+                   :
+                   : "c"(index), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+                   : "memory");
+}
+static inline uint64_t rdtsc(void) {
+  uint32_t lo, hi;
+  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return lo | (uint64_t)hi << 32;
+}
+static inline void cpu_relax(void) {
+  __asm__ volatile("pause" : : : "memory");
+}
 static inline uint16_t read_cs(void) {
   uint16_t value;
   __asm__ volatile("mov %%cs, %0" : "=r"(value));
