@@ -79,6 +79,7 @@ enum kagami_irqchip_mode {
 
 static inline bool kagami_lapic_in_kernel(struct kagami_vm *vm)
 {
+	/* Pairs with the store-release of the mode (core/vm.c): the irqchip is complete. */
 	return smp_load_acquire(&vm->irqchip_mode) != KAGAMI_IRQCHIP_NONE;
 }
 
@@ -165,6 +166,7 @@ void kagami_vcpu_free(struct kagami_vcpu *vcpu);
  */
 static inline struct kagami_vcpu *kagami_vm_vcpu(struct kagami_vm *vm, unsigned int id)
 {
+	/* Pairs with the store-release in kagami_vcpu_create(): the vCPU is complete. */
 	return id < KAGAMI_MAX_VCPUS ? smp_load_acquire(&vm->vcpus[id]) : NULL;
 }
 

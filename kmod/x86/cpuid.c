@@ -13,15 +13,17 @@
 /*
  * Allow-lists, so a feature this module cannot virtualise never leaks to the
  * guest: no VMX/SVM, MONITOR, XSAVE and what depends on it (AVX, FMA, F16C:
- * the guest FPU state is switched with FXSAVE), PCID, MTRR and MCA (their
- * MSRs are not emulated), performance monitoring. RDTSCP and RDPID stay where
- * the CPU has them: the guest's TSC_AUX is loaded around VMRUN. x2APIC is
+ * the guest FPU state is switched with FXSAVE), PCID, MTRR (its MSRs are not
+ * emulated), performance monitoring. MCE and MCA are offered as KVM offers
+ * them: x86/msrs.c emulates KVM's default machine-check banks. RDTSCP and
+ * RDPID stay where the CPU has them: the guest's TSC_AUX is loaded around
+ * VMRUN. x2APIC is
  * set whatever the host has, as KVM: the local APIC is emulated (x86/lapic/).
  * TSC deadline is not listed, as KVM: VMMs learn it from
  * KVM_CAP_TSC_DEADLINE_TIMER.
  */
-/* FPU..PAE, CX8, APIC, SEP, PGE, CMOV, PAT, PSE36, CLFSH, MMX, FXSR, SSE, SSE2 */
-#define LEAF1_EDX	0x078bab7fU
+/* FPU..PAE, MCE, CX8, APIC, SEP, PGE, MCA, CMOV, PAT, PSE36, CLFSH, MMX, FXSR, SSE, SSE2 */
+#define LEAF1_EDX	(0x078bab7fU | BIT(7) | BIT(14))
 #define LEAF1_ECX	(BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | \
 			 BIT(23) | BIT(25) | BIT(30))
 #define LEAF1_ECX_HYPERVISOR	BIT(31)

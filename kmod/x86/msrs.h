@@ -8,8 +8,9 @@
 struct kagami_vcpu;
 
 /*
- * An MSR every x86 vCPU has whatever the vendor: the machine-check MSRs and
- * the model-specific ones KVM reads as zero. host: from KVM_GET/SET_MSRS.
+ * An MSR every x86 vCPU has whatever the vendor: the machine-check MSRs, HWCR,
+ * UCODE_REV and the model-specific ones KVM reads as zero. host: from
+ * KVM_GET/SET_MSRS.
  * -ENOENT when the index is not one of them, 0 done, -EINVAL for #GP.
  */
 int kagami_msr_common_get(struct kagami_vcpu *vcpu, u32 index, u64 *value, bool host);
