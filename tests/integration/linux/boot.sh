@@ -20,9 +20,17 @@ cp "$vmlinuz" "$work/vmlinuz"
 # oops on an AP, a triple fault), where one thread ran 10 of 10 in the same time. NESTED_CPUS
 # overrides it.
 args=(--module "$module" --cpus "${NESTED_CPUS:-1}" --timeout 280 --share "$work")
-[[ -n $kagami_ko ]] && args+=(--kmod "$kagami_ko")
-[[ $(dirname "$(readlink -f "$kagami")") == "$checkout"/* ]] ||
-  args+=(--share "$(dirname "$(readlink -f "$kagami")")")
+# The VMM and a module built outside the checkout (scripts/build-kmod /tmp/DIR) must be shared.
+share_outside() {
+  local dir
+  dir=$(dirname "$(readlink -f "$1")")
+  [[ $dir == "$checkout"/* ]] || args+=(--share "$dir")
+}
+share_outside "$kagami"
+if [[ -n $kagami_ko ]]; then
+  args+=(--kmod "$kagami_ko")
+  share_outside "$kagami_ko"
+fi
 host_start=$(date +%s)
 # A guest that hangs gets SIGTERM after 230 s, and kagami --verbose then prints every vCPU's
 # registers (shown with the output on failure). nokaslr keeps the kernel's addresses those of
@@ -42,11 +50,27 @@ guest_date=$(sed -n 's/^KAGAMI-DATE \([0-9]*\).*/\1/p' "$out" | tr -d '\r')
 ((guest_date >= host_start - 60 && guest_date <= host_end + 60)) ||
   { show_output; fail "the guest's date $guest_date is not within a minute of the host's" \
     "($host_start..$host_end)"; }
-# The kernel's warnings and errors as init printed them, and any console line about the clock.
-log=$(sed -n '/^KAGAMI-LOG-BEGIN/,/^KAGAMI-LOG-END/p' "$out" | tr -d '\r'
-  grep -iE 'tsc|clocksource|clock' "$out" | tr -d '\r')
-bad=$(grep -iE 'nobody cared|apic.*(error|broken)|tsc.*unstable|unstable clock|clocksource.*(watchdog|unstable)|mark.*unstable' <<<"$log" || true)
-[[ -z $bad ]] || { show_output; fail "the guest's kernel complained: $bad"; }
+# The kernel's warnings and errors (levels 0-4) as init printed them: the guest must boot as
+# cleanly as on kvm-amd, so any line fails the test but those kvm-amd's own boots of this guest
+# in the same nested host print too (1 and 4 vCPUs), which come from the VMM's machine or from
+# TCG's speed, never from the module. Each is a whole line, without its <level>[time] prefix.
+allowed=(
+  # TCG runs the nested guest slowly: a timer interrupt's handlers can take over 100 ms.
+  '^hrtimer: interrupt took [0-9]+ ns$'
+  # The VMM's i8042 has no AUX (mouse) port, as its ACPI tables say.
+  '^i8042: PNP: PS/2 appears to have AUX port disabled, if this is incorrect .* i8042\.nopnp$'
+)
+grep -q '^KAGAMI-LOG-END' "$out" || { show_output; fail "init printed no log"; }
+log=$(sed -n '/^KAGAMI-LOG-BEGIN/,/^KAGAMI-LOG-END/{/^KAGAMI-LOG-/d;p}' "$out" | tr -d '\r' |
+  sed -E 's/^<[0-9]+>//; s/^\[ *[0-9]+\.[0-9]+\] //')
+bad=$log
+for pattern in "${allowed[@]}"; do
+  bad=$(grep -vE -- "$pattern" <<<"$bad" || true)
+done
+[[ -z $bad ]] || { show_output; fail "the guest's kernel logged warnings or errors:"$'\n'"$bad"; }
+allowed_seen=$(grep -c . <<<"$log" || true)
 echo "PASS: Debian's $kver booted with $cpus vCPUs on $module:" \
   "nproc $nproc, date within the run's span, clocksource" \
-  "$(sed -n 's/^KAGAMI-CLOCKSOURCE //p' "$out" | tr -d '\r'), clean log, poweroff status 0"
+  "$(sed -n 's/^KAGAMI-CLOCKSOURCE //p' "$out" | tr -d '\r'), clean log" \
+  "($allowed_seen allowed line(s)), poweroff status 0"
+[[ -z $log ]] || while IFS= read -r line; do echo "  allowed: $line"; done <<<"$log"
