@@ -4,6 +4,7 @@
 #include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/vtime.h>
 #include <asm/debugreg.h>
 #include <asm/fpu/api.h>
 #include <asm/irqflags.h>
@@ -138,7 +139,10 @@ static bool svm_may_enter(struct kagami_vcpu *vcpu, int cpu)
  * guest's FPU state lives in svm->fpu. Interrupts are enabled while GIF is
  * clear: they wait for VMRUN, which sets GIF, and then end the guest at once
  * (INTR intercept); after the exit they wait for STGI and are taken right
- * after it.
+ * after it. From just before VMRUN until that interrupt has been taken, the
+ * thread's time counts as guest time (PF_VCPU, or the vtime equivalent), as
+ * KVM's guest_timing_enter/exit_irqoff(): the tick that ends the guest is the
+ * guest's, and top and /proc/PID/stat show the VMM's guest time.
  */
 static bool svm_enter_guest(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 {
@@ -161,6 +165,7 @@ static bool svm_enter_guest(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 	}
 	vmcb->control.clean = 0;	/* kagami does not track what it changed */
 	svm_load_guest_dr(svm, host_dr);
+	vtime_account_guest_enter();
 	svm_clgi();
 	local_irq_enable();
 	kagami_svm_vmrun(svm->vmcb_pa, svm->gprs, svm_host_save_pa());
@@ -173,6 +178,9 @@ static bool svm_enter_guest(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 	vmcb->control.event_inj = 0;
 	svm_fxsave(svm->fpu);
 	entered = true;
+	local_irq_enable();	/* the interrupt that ended the guest, still as guest time */
+	local_irq_disable();
+	vtime_account_guest_exit();
 out:
 	local_irq_enable();
 	kernel_fpu_end();
