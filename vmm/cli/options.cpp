@@ -179,8 +179,11 @@ Options:
                        in raw mode on a terminal: Ctrl-A x quits)
   --hypervisor PATH    the KVM-API device (default /dev/kagami, else /dev/kvm)
   --no-reboot          exit instead of rebooting when the guest resets
-  --testdev            add QEMU's pc-testdev (ports 0xe0, 0xe8; MMIO 0xff000000),
-                       for test guests
+  --testdev            add QEMU's pc-testdev (ports 0xe0, 0xe8, IRQ lines
+                       0x2000-0x2017; MMIO 0xff000000), for test guests; with
+                       interrupt controllers also kagami's test-irq device
+                       (ports 0x2100-0x213f, MMIO 0xff010000: an MSI through
+                       an irqfd, ioeventfd doorbells)
   -v, --verbose        report accesses to unassigned ports and MMIO
   -h, --help           show this help
 
