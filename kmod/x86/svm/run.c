@@ -197,13 +197,19 @@ static int svm_before_entry(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 
 	if (kagami_vcpu_check_request(vcpu, KAGAMI_REQ_CLOCK))
 		kagami_kvmclock_before_entry(vcpu);
+	/*
+	 * Cleared before any event is looked at, the MP state's INIT/SIPI/NMI
+	 * included: one made pending after its check sets it again, and the entry
+	 * is called off. (Cleared after them, an INIT that came in between waited
+	 * in the guest for the next exit.) A signal return below leaves the
+	 * events latched in the LAPIC, where the next KVM_RUN looks again.
+	 */
+	kagami_vcpu_check_request(vcpu, KAGAMI_REQ_EVENT);
 	if (vcpu->lapic) {
 		r = svm_mp_state_before_entry(vcpu);
 		if (r <= 0)
 			return r;
 	}
-	/* Cleared before the events are looked at: a later one sets it again, and no entry. */
-	kagami_vcpu_check_request(vcpu, KAGAMI_REQ_EVENT);
 	svm_inject_events(vcpu, svm);
 	svm_sync_tpr_to_vmcb(vcpu, svm);
 	return 1;
