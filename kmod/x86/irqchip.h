@@ -26,6 +26,8 @@ int kagami_irqchip_set_pin(struct kagami_vm *vm, u32 chip, u32 pin, int level);
 
 /* The guest's EOI of a level-triggered vector reached the IOAPIC (re-delivers if still asserted). */
 void kagami_irqchip_eoi(struct kagami_vm *vm, int vector);
+/* An edge EOI (TMR clear): only the ack notification of the pins with that vector (resampling). */
+void kagami_irqchip_edge_eoi(struct kagami_vm *vm, int vector);
 
 /* The PIC pair's INTR output towards vCPU 0's LINT0, and its acknowledge cycle (vector). */
 bool kagami_pic_has_output(struct kagami_vm *vm);

@@ -55,8 +55,16 @@ bool kagami_irq_eoi(struct kagami_vcpu *vcpu, int vector, bool level)
 	case KAGAMI_IRQCHIP_SPLIT:
 		return kagami_irq_split_eoi_exits(vcpu, vector);
 	case KAGAMI_IRQCHIP_KERNEL:
+		/*
+		 * KVM's kvm_ioapic_scan_entry() also sends edge EOIs to a pin
+		 * with an ack notifier (a resampling irqfd), so a resampler of a
+		 * pin the guest made edge-triggered is lowered and signalled. The
+		 * list check keeps the timer's and IPIs' EOIs cheap otherwise.
+		 */
 		if (level)
 			kagami_irqchip_eoi(vm, vector);
+		else if (!list_empty(&vm->irq->resamplers))
+			kagami_irqchip_edge_eoi(vm, vector);
 		return false;
 	default:
 		return false;

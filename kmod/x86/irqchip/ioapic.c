@@ -120,10 +120,11 @@ int kagami_ioapic_set_irq(struct kagami_irqchip *chip, unsigned int pin, int lev
  * kvm_ioapic_update_eoi_one()): first the resampling irqfds of each pin with
  * that vector hear of it, with the lock dropped since they may lower the
  * line; then the level entries leave service and deliver again if their pin
- * is still asserted. (KVM also slows down a guest that EOIs a stuck line
+ * is still asserted; an edge EOI (TMR clear) only does the first, as KVM's
+ * update_eoi_one() returns early. (KVM also slows down a guest that EOIs a stuck line
  * 10000 times in a row; not here.)
  */
-void kagami_ioapic_eoi(struct kagami_irqchip *chip, int vector)
+void kagami_ioapic_eoi(struct kagami_irqchip *chip, int vector, bool level)
 {
 	struct kagami_ioapic *ioapic = &chip->ioapic;
 	unsigned long flags;
@@ -138,8 +139,8 @@ void kagami_ioapic_eoi(struct kagami_irqchip *chip, int vector)
 		spin_unlock_irqrestore(&ioapic->lock, flags);
 		kagami_irq_ack_pin(chip->vm, KVM_IRQCHIP_IOAPIC, pin);
 		spin_lock_irqsave(&ioapic->lock, flags);
-		if ((int)(*entry & REDIR_VECTOR) != vector || !(*entry & REDIR_LEVEL))
-			continue;	/* not level, or reprogrammed meanwhile */
+		if (!level || (int)(*entry & REDIR_VECTOR) != vector || !(*entry & REDIR_LEVEL))
+			continue;	/* an edge EOI, not level, or reprogrammed meanwhile */
 		*entry &= ~REDIR_REMOTE_IRR;
 		if (ioapic->state.irr & BIT(pin))
 			ioapic_service(chip, pin);

@@ -57,7 +57,12 @@ int kagami_irqchip_set_pin(struct kagami_vm *vm, u32 chip, u32 pin, int level)
 
 void kagami_irqchip_eoi(struct kagami_vm *vm, int vector)
 {
-	kagami_ioapic_eoi(vm->irqchip, vector);
+	kagami_ioapic_eoi(vm->irqchip, vector, true);
+}
+
+void kagami_irqchip_edge_eoi(struct kagami_vm *vm, int vector)
+{
+	kagami_ioapic_eoi(vm->irqchip, vector, false);
 }
 
 /*

@@ -55,7 +55,7 @@ void kagami_pic_set_state(struct kagami_irqchip *chip, unsigned int id,
 /* ioapic.c: pin 0-23; offset is the access's within the register page (0-0xff). */
 void kagami_ioapic_init(struct kagami_ioapic *ioapic);
 int kagami_ioapic_set_irq(struct kagami_irqchip *chip, unsigned int pin, int level);
-void kagami_ioapic_eoi(struct kagami_irqchip *chip, int vector);
+void kagami_ioapic_eoi(struct kagami_irqchip *chip, int vector, bool level);
 u32 kagami_ioapic_read(struct kagami_ioapic *ioapic, unsigned int offset);
 void kagami_ioapic_write(struct kagami_irqchip *chip, unsigned int offset, u32 val);
 void kagami_ioapic_get_state(struct kagami_ioapic *ioapic, struct kvm_ioapic_state *s);
