@@ -51,12 +51,21 @@ bool kagami_lapic_accepts_extint(struct kagami_vcpu *vcpu)
 	return r;
 }
 
+/*
+ * The take_*() functions run before every entry and almost always find
+ * nothing: they look without the lock first. A sender sets the latch under
+ * the lock and then requests KAGAMI_REQ_EVENT, which the vCPU clears before
+ * it looks (svm/run.c): a latch set after this look is seen at the next
+ * iteration, as the request calls the entry off.
+ */
 bool kagami_lapic_take_nmi(struct kagami_vcpu *vcpu)
 {
 	struct kagami_lapic *apic = vcpu->lapic;
 	unsigned long flags;
 	bool r;
 
+	if (!READ_ONCE(apic->nmi_pending))
+		return false;
 	raw_spin_lock_irqsave(&apic->lock, flags);
 	r = apic->nmi_pending;
 	if (r)
@@ -71,6 +80,8 @@ bool kagami_lapic_take_init(struct kagami_vcpu *vcpu)
 	unsigned long flags;
 	bool r;
 
+	if (!READ_ONCE(apic->init_pending))
+		return false;
 	raw_spin_lock_irqsave(&apic->lock, flags);
 	r = apic->init_pending;
 	apic->init_pending = false;
@@ -84,6 +95,8 @@ bool kagami_lapic_take_sipi(struct kagami_vcpu *vcpu, u8 *vector)
 	unsigned long flags;
 	bool r;
 
+	if (!READ_ONCE(apic->sipi_pending))
+		return false;
 	raw_spin_lock_irqsave(&apic->lock, flags);
 	r = apic->sipi_pending;
 	if (r)
