@@ -71,7 +71,8 @@ static const uint8_t program[] = {
     0x66, 0xa3, 0x10, 0x40,             /* mov [DATA + 16], eax */
     0x66, 0x89, 0x16, 0x14, 0x40,       /* mov [DATA + 20], edx */
     0xe6, 0x10,                         /* out 0x10, al */
-    /* 3, 4, 5: userspace changes things in between */
+    /* 3, 4, 5, 6: userspace changes things in between */
+    0xe6, 0x10, /* out 0x10, al */
     0xe6, 0x10, /* out 0x10, al */
     0xe6, 0x10, /* out 0x10, al */
     0xe6, 0x10, /* out 0x10, al */
@@ -336,6 +337,20 @@ static void guest_pvclock(int sys, const struct kvm_cpuid2 *cpuid) {
   if (!step(&v, 5)) return;
   memcpy(&p3, v.mem + PVCLOCK, sizeof(p3));
   check(p3.version == 0 && p3.system_time == 0, "a disabled page is not written", p3.version);
+
+  /* GPAs outside RAM, or running off its end, are taken and read back; the entry goes on. */
+  static const uint64_t gpas[] = {(1ULL << 40) | 1, ~0ULL, MEM_SIZE - 4, MEM_SIZE - 0x10 + 1};
+  for (unsigned i = 0; i < sizeof(gpas) / sizeof(gpas[0]); i++) {
+    value = gpas[i];
+    check(msr(v.vcpu, MSR_KVM_SYSTEM_TIME_NEW, &value, 1) == 1, "SYSTEM_TIME outside RAM", errno);
+    value = gpas[i] & ~1ULL;
+    check(msr(v.vcpu, MSR_KVM_WALL_CLOCK_NEW, &value, 1) == 1, "WALL_CLOCK outside RAM", errno);
+  }
+  check(set_clock(v.vm, clock, 0, 0) == 0, "SET_CLOCK", errno);
+  if (!step(&v, 6)) return;
+  check(msr(v.vcpu, MSR_KVM_SYSTEM_TIME_NEW, &value, 0) == 1 &&
+            value == gpas[sizeof(gpas) / sizeof(gpas[0]) - 1],
+        "KVM_GET_MSRS reads a GPA past RAM back", value);
   close(v.vcpu);
   close(v.vm);
   munmap(v.mem, MEM_SIZE);

@@ -265,6 +265,47 @@ static void x2apic_host(struct vm *v) {
   printf("%s: APIC_BASE and x2APIC MSRs from the host\n", failures > before ? "FAIL" : "PASS");
 }
 
+/* Garbage from the host: every x2APIC MSR written with extremes, register pages of all ones
+ * and all zeros, deadlines in the past; the LAPIC must still answer, and the VM close cleanly. */
+static void garbage_host(const char *dev) {
+  static const uint64_t values[] = {0, 1, 0xf, 0xff, 0x10000, 0xffffffff, ~0ull};
+  int before = failures;
+  struct kvm_lapic_state s;
+  uint64_t val;
+  struct vm g;
+
+  if (vm_create(&g, dev)) {
+    failures++;
+    return;
+  }
+  check(set_msr(g.vcpu[1], 0x1b, 0xfee00c00) == 1, "x2APIC mode", errno);
+  for (uint32_t msr = 0x800; msr <= 0x8ff; msr++) {
+    if (msr == 0x830) continue; /* ICR: INIT, SIPI and NMI to every vCPU prove little here */
+    for (unsigned i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+      set_msr(g.vcpu[1], msr, values[i]);
+      get_msr(g.vcpu[1], msr, &val);
+    }
+  }
+  check(get_msr(g.vcpu[1], 0x802, &val) == 1 && val == 1, "x2APIC ID after the sweep", val);
+  for (int fill = 0; fill <= 0xff; fill += 0xff) {
+    memset(&s, fill, sizeof(s));
+    check(ioctl(g.vcpu[0], KVM_SET_LAPIC, &s) == 0, "KVM_SET_LAPIC of a filled page", fill);
+    check(ioctl(g.vcpu[0], KVM_GET_LAPIC, &s) == 0, "KVM_GET_LAPIC after it", errno);
+    check((reg(&s, APIC_LVR) & 0xff) == 0x14, "the version is kept", reg(&s, APIC_LVR));
+  }
+  set_reg(&s, APIC_SVR, 0x1ff);
+  set_reg(&s, APIC_LVTT, 0x40000 | 0x08); /* TSC-deadline, an illegal vector */
+  check(ioctl(g.vcpu[0], KVM_SET_LAPIC, &s) == 0, "KVM_SET_LAPIC: TSC-deadline mode", errno);
+  check(set_msr(g.vcpu[0], 0x6e0, 1) == 1, "a deadline in the past", errno);
+  set_reg(&s, APIC_LVTT, 0x20000 | 0xff); /* periodic, count 1, divide by 1: clamped */
+  set_reg(&s, APIC_TDCR, 0xb);
+  set_reg(&s, APIC_TMICT, 1);
+  check(ioctl(g.vcpu[0], KVM_SET_LAPIC, &s) == 0, "KVM_SET_LAPIC: the fastest timer", errno);
+  usleep(10000);
+  vm_destroy(&g);
+  printf("%s: garbage from the host\n", failures > before ? "FAIL" : "PASS");
+}
+
 /* ---- The guest: real mode, CS base 0, DS base 0xfee00000 (the xAPIC page at DS:0). ---- */
 static uint8_t *pc;
 static void emit(const uint8_t *b, size_t n) {
@@ -551,6 +592,7 @@ int main(int argc, char **argv) {
   reset_state(&v);
   round_trip(&v);
   x2apic_host(&v);
+  garbage_host(argv[1]);
   if (argc < 3 || strcmp(argv[2], "--no-guest")) guest(&v);
   vm_destroy(&v);
   if (argc < 3 || strcmp(argv[2], "--no-guest")) smp(argv[1]);
