@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* clock_test: kvm-clock on /dev/kvm or /dev/kagami: CPUID leaves, the pvclock MSRs, GET/SET_CLOCK. */
+/* clock_test: kvm-clock on /dev/kvm or /dev/kagami: CPUID leaves, pvclock MSRs, GET/SET_CLOCK. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +15,10 @@
 
 #define MEM_SIZE 0x8000UL
 #define CODE 0x1000
-#define PVCLOCK 0x2000   /* the vCPU's pvclock_vcpu_time_info */
-#define WALL 0x2100      /* pvclock_wall_clock */
-#define CROSSING 0x2ff0  /* a structure here would cross into the next page */
-#define DATA 0x4000      /* the guest's TSC readings and MSR read-back */
+#define PVCLOCK 0x2000  /* the vCPU's pvclock_vcpu_time_info */
+#define WALL 0x2100     /* pvclock_wall_clock */
+#define CROSSING 0x2ff0 /* a structure here would cross into the next page */
+#define DATA 0x4000     /* the guest's TSC readings and MSR read-back */
 #define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
 #define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
 #define NSEC 1000000000LL
@@ -258,8 +258,7 @@ static void sane(const struct pvclock *p, const char *when) {
   q.tsc_timestamp = 0;
   q.system_time = 0;
   uint64_t ns = pvclock_read(&q, 1000000000ULL);
-  check(p->mul && p->shift > -32 && p->shift < 32 && ns >= NSEC / 10 && ns <= 10 * NSEC, what,
-        ns);
+  check(p->mul && p->shift > -32 && p->shift < 32 && ns >= NSEC / 10 && ns <= 10 * NSEC, what, ns);
   printf("info: %s: %s: version %u mul %#x shift %d flags %#x system_time %llu\n", dev, when,
          p->version, p->mul, p->shift, p->flags, (unsigned long long)p->system_time);
 }

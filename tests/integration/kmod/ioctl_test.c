@@ -194,7 +194,7 @@ static void test_vm_fd(int vm) {
   EXPECT_EQ(ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS), 64);
   EXPECT_EQ(ioctl(vm, KVM_CHECK_EXTENSION, 0x7fff0000), 0);
   EXPECT_ERR(ioctl(vm, KVM_RUN, 0), ENOTTY);
-  EXPECT_ERR(ioctl(vm, KVM_CREATE_PIT2, 0), ENOTTY); // no in-kernel PIT
+  EXPECT_ERR(ioctl(vm, KVM_CREATE_PIT2, 0), ENOTTY);  // no in-kernel PIT
   EXPECT_ERR(ioctl(vm, 0xdeadbeef, 0), ENOTTY);
 }
 

@@ -15,7 +15,7 @@
 
 #include "stress.h"
 
-#define MAX_ROUTES 4096   /* KVM_MAX_IRQ_ROUTES on x86 */
+#define MAX_ROUTES 4096 /* KVM_MAX_IRQ_ROUTES on x86 */
 #define MAX_FDS 16
 #define MSR_APIC_BASE 0x1b
 #define MSR_TSC_DEADLINE 0x6e0
@@ -158,7 +158,7 @@ static int random_fd(const int *efd, int n) {
   switch (rng_below(8)) {
     case 0: return -1;
     case 1: return 1000 + (int)rng_below(100); /* not open */
-    case 2: return 0;                           /* not an eventfd */
+    case 2: return 0;                          /* not an eventfd */
     default: return efd[rng_below(n)];
   }
 }
@@ -214,7 +214,8 @@ static int eventfd_case(int with_ioeventfd) {
     if (tiny_vm_create_irq(&t, guest_exits, sizeof(guest_exits), 1 + (int)rng_below(2),
                            random_irqchip()))
       return 1;
-    for (int i = 0; i < n; i++) efd[i] = eventfd(0, EFD_CLOEXEC | (rng_below(2) ? EFD_NONBLOCK : 0));
+    for (int i = 0; i < n; i++)
+      efd[i] = eventfd(0, EFD_CLOEXEC | (rng_below(2) ? EFD_NONBLOCK : 0));
     if (rng_below(2)) set_random_routing(t.vm);
     struct writer w = {.efd = efd, .n = n};
     pthread_create(&w.th, NULL, write_eventfds, &w);
@@ -272,7 +273,8 @@ static void random_irqchip_state(int vm) {
     rng_fill(&chip.chip, sizeof(chip.chip));
   } else {
     uint8_t *bytes = (uint8_t *)&chip.chip;
-    for (int i = (int)rng_below(16); i >= 0; i--) bytes[rng_below(sizeof(chip.chip))] = (uint8_t)rng();
+    for (int i = (int)rng_below(16); i >= 0; i--)
+      bytes[rng_below(sizeof(chip.chip))] = (uint8_t)rng();
   }
   ioctl(vm, KVM_SET_IRQCHIP, &chip);
 }
@@ -335,11 +337,11 @@ static uint32_t random_kvmclock_msr(void) {
 
 static uint64_t random_gpa(void) {
   switch (rng_below(6)) {
-    case 0: return 0xf0000 | rng_below(2);             /* outside slot 0: MMIO */
-    case 1: return (GUEST_MEM - 8) | rng_below(2);     /* the end of RAM */
-    case 2: return 0x2ff1 + rng_below(16);             /* crossing a page */
+    case 0: return 0xf0000 | rng_below(2);         /* outside slot 0: MMIO */
+    case 1: return (GUEST_MEM - 8) | rng_below(2); /* the end of RAM */
+    case 2: return 0x2ff1 + rng_below(16);         /* crossing a page */
     case 3: return rng_interesting();
-    default: return rng_below(GUEST_MEM) & ~3ULL;       /* RAM, enabled or not */
+    default: return rng_below(GUEST_MEM) & ~3ULL; /* RAM, enabled or not */
   }
 }
 
@@ -349,10 +351,10 @@ static void random_msr_code(uint8_t *code, int n, uint32_t (*pick)(void), uint64
     uint64_t v = value();
     uint32_t ecx = pick(), eax = (uint32_t)v, edx = (uint32_t)(v >> 32);
     if (rng_below(2)) edx = 0;
-    code[0] = 0x66, code[1] = 0xb9, memcpy(code + 2, &ecx, 4);  /* mov ecx, imm32 */
-    code[6] = 0x66, code[7] = 0xb8, memcpy(code + 8, &eax, 4);  /* mov eax, imm32 */
+    code[0] = 0x66, code[1] = 0xb9, memcpy(code + 2, &ecx, 4);    /* mov ecx, imm32 */
+    code[6] = 0x66, code[7] = 0xb8, memcpy(code + 8, &eax, 4);    /* mov eax, imm32 */
     code[12] = 0x66, code[13] = 0xba, memcpy(code + 14, &edx, 4); /* mov edx, imm32 */
-    code[18] = 0x0f, code[19] = rng_below(4) ? 0x30 : 0x32;     /* wrmsr or rdmsr */
+    code[18] = 0x0f, code[19] = rng_below(4) ? 0x30 : 0x32;       /* wrmsr or rdmsr */
   }
   code[0] = 0xeb, code[1] = 0xfe;
 }
@@ -366,8 +368,7 @@ int case_apic_msrs(void) {
     struct vcpu_thread v[2];
     int ops = 1 + (int)rng_below(64);
     random_msr_code(code, ops, random_apic_msr, rng_interesting);
-    if (tiny_vm_create_irq(&t, code, (size_t)ops * 20 + 2, 1 + (int)rng_below(2),
-                           random_irqchip()))
+    if (tiny_vm_create_irq(&t, code, (size_t)ops * 20 + 2, 1 + (int)rng_below(2), random_irqchip()))
       return 1;
     for (int i = 0; i < t.nvcpus; i++) {
       set_supported_cpuid(&t, i);
@@ -419,8 +420,8 @@ int case_irqchip_order(void) {
           break;
         case 3: set_random_routing(t.vm); break;
         case 4: {
-          struct kvm_irqfd irqfd = {.fd = (uint32_t)efd, .gsi = (uint32_t)rng_below(32),
-                                    .flags = (uint32_t)rng_below(2)};
+          struct kvm_irqfd irqfd = {
+              .fd = (uint32_t)efd, .gsi = (uint32_t)rng_below(32), .flags = (uint32_t)rng_below(2)};
           ioctl(t.vm, KVM_IRQFD, &irqfd);
           break;
         }
@@ -451,8 +452,7 @@ int case_kvmclock(void) {
     struct vcpu_thread v[2];
     int ops = 1 + (int)rng_below(64);
     random_msr_code(code, ops, random_kvmclock_msr, random_gpa);
-    if (tiny_vm_create_irq(&t, code, (size_t)ops * 20 + 2, 1 + (int)rng_below(2),
-                           random_irqchip()))
+    if (tiny_vm_create_irq(&t, code, (size_t)ops * 20 + 2, 1 + (int)rng_below(2), random_irqchip()))
       return 1;
     for (int i = 0; i < t.nvcpus; i++)
       for (int k = (int)rng_below(8); k > 0; k--)
