@@ -6,6 +6,8 @@
 #include <linux/kvm.h>
 #include <linux/types.h>
 
+#include "core/kagami.h"
+
 struct kagami_vm;
 struct kagami_vcpu;
 struct kagami_irq_state;
@@ -35,8 +37,11 @@ void kagami_irq_vm_release(struct kagami_vm *vm);
  */
 long kagami_irq_vm_ioctl(struct kagami_vm *vm, unsigned int cmd, void __user *argp);
 
-/* The irqchip mode was just chosen (split or kernel): install KVM's default routing. */
-int kagami_irq_default_routing(struct kagami_vm *vm);
+/*
+ * The irqchip mode is being chosen (split or kernel; vm->lock held, the mode
+ * not yet published): install KVM's default routing for it.
+ */
+int kagami_irq_default_routing(struct kagami_vm *vm, enum kagami_irqchip_mode mode);
 
 /*
  * A GSI's level changed (kernel irqchip: through the routing table to PIC and

@@ -86,22 +86,48 @@ static long kagami_vm_set_identity_map_addr(struct kagami_vm *vm, void __user *a
 	return r;
 }
 
-/* Sets the irqchip mode; vm->lock held. As KVM: once, and before the first vCPU. */
-static int kagami_vm_set_irqchip_mode(struct kagami_vm *vm, enum kagami_irqchip_mode mode)
+/*
+ * Sets the irqchip mode, and for the split one the userspace IOAPIC's pins;
+ * vm->lock held. As KVM: once, and before the first vCPU; a refused call
+ * changes nothing.
+ */
+static int kagami_vm_set_irqchip_mode(struct kagami_vm *vm, enum kagami_irqchip_mode mode,
+				      u32 ioapic_pins)
 {
+	int r;
+
 	if (vm->irqchip_mode != KAGAMI_IRQCHIP_NONE)
 		return -EEXIST;
 	if (vm->nr_vcpus)
 		return -EINVAL;
+	vm->nr_ioapic_pins = ioapic_pins;
 	if (mode == KAGAMI_IRQCHIP_KERNEL) {
-		int r = kagami_irqchip_create(vm);
-
+		r = kagami_irqchip_create(vm);
 		if (r)
 			return r;
 	}
-	/* Pairs with the vCPUs' smp_load_acquire(): the irqchip is complete before the mode. */
+	/*
+	 * As KVM: the routing first, the mode last. Nothing looks at the irqchip
+	 * before the mode says it exists, so a failure here (ENOMEM) frees it and
+	 * leaves the VM as it was, and the call may be retried.
+	 */
+	r = kagami_irq_default_routing(vm, mode);
+	if (r) {
+		if (mode == KAGAMI_IRQCHIP_KERNEL)
+			kagami_irqchip_destroy(vm);
+		vm->nr_ioapic_pins = 0;
+		return r;
+	}
+	/* Pairs with the readers' smp_load_acquire(): irqchip and routes are complete. */
 	smp_store_release(&vm->irqchip_mode, mode);
-	return kagami_irq_default_routing(vm);
+	return 0;
+}
+
+/* The irqchip may be used: its mode is published after it is complete. */
+static bool kagami_vm_has_kernel_irqchip(struct kagami_vm *vm)
+{
+	/* Pairs with the store-release in kagami_vm_set_irqchip_mode(). */
+	return smp_load_acquire(&vm->irqchip_mode) == KAGAMI_IRQCHIP_KERNEL;
 }
 
 /* KVM_CREATE_IRQCHIP: LAPICs, PIC pair and IOAPIC in the kernel. */
@@ -110,7 +136,7 @@ static long kagami_vm_create_irqchip(struct kagami_vm *vm)
 	long r;
 
 	mutex_lock(&vm->lock);
-	r = kagami_vm_set_irqchip_mode(vm, KAGAMI_IRQCHIP_KERNEL);
+	r = kagami_vm_set_irqchip_mode(vm, KAGAMI_IRQCHIP_KERNEL, 0);
 	mutex_unlock(&vm->lock);
 	return r;
 }
@@ -157,8 +183,7 @@ static long kagami_vm_enable_cap(struct kagami_vm *vm, void __user *argp)
 	if (cap.args[0] > KAGAMI_MAX_IOAPIC_PINS)
 		return -EINVAL;
 	mutex_lock(&vm->lock);
-	vm->nr_ioapic_pins = cap.args[0];
-	r = kagami_vm_set_irqchip_mode(vm, KAGAMI_IRQCHIP_SPLIT);
+	r = kagami_vm_set_irqchip_mode(vm, KAGAMI_IRQCHIP_SPLIT, cap.args[0]);
 	mutex_unlock(&vm->lock);
 	return r;
 }
@@ -192,7 +217,8 @@ static long kagami_vm_ioctl(struct file *file, unsigned int cmd, unsigned long a
 		return kagami_vm_create_irqchip(vm);
 	case KVM_GET_IRQCHIP:
 	case KVM_SET_IRQCHIP:
-		return vm->irqchip ? kagami_irqchip_vm_ioctl(vm, cmd, argp) : -ENXIO;
+		return kagami_vm_has_kernel_irqchip(vm) ? kagami_irqchip_vm_ioctl(vm, cmd, argp) :
+							  -ENXIO;
 	case KVM_GET_CLOCK:
 	case KVM_SET_CLOCK:
 		return kagami_kvmclock_vm_ioctl(vm, cmd, argp);

@@ -186,9 +186,9 @@ static int kagami_irq_kernel_default_routing(struct kagami_vm *vm)
 }
 
 /* KVM_CREATE_IRQCHIP installs the default table; KVM_CAP_SPLIT_IRQCHIP an empty one. */
-int kagami_irq_default_routing(struct kagami_vm *vm)
+int kagami_irq_default_routing(struct kagami_vm *vm, enum kagami_irqchip_mode mode)
 {
-	if (kagami_irq_chip_mode(vm) == KAGAMI_IRQCHIP_KERNEL)
+	if (mode == KAGAMI_IRQCHIP_KERNEL)
 		return kagami_irq_kernel_default_routing(vm);
 	return kagami_irq_set_routing(vm, NULL, 0);
 }
