@@ -1,0 +1,1 @@
+// Placeholder until the FDT state sources exist.
