@@ -26,7 +26,7 @@ class DescribedVm {
 };
 
 // The running VM on the source.
-class MigratableVm : public DescribedVm {
+class MigratableVm : public virtual DescribedVm {
  public:
   // Dirty tracking of every RAM page, by the hypervisor (KVM_MEM_LOG_DIRTY_PAGES with manual
   // protection) and by the VMM for its own writes to guest RAM. After start, every page counts
@@ -56,7 +56,7 @@ class MigratableVm : public DescribedVm {
 
 // The VM being built on the destination: created from the same command line as the source's,
 // with no kernel loaded and no vCPU started.
-class IncomingVm : public DescribedVm {
+class IncomingVm : public virtual DescribedVm {
  public:
   // Local migration: guest RAM becomes the source's memfd (same size), mapped where the old
   // mapping was; nothing is copied. The source keeps its own mapping until it exits.
