@@ -305,23 +305,32 @@ void CmosRtc::restart_periodic(const Now& now) {
   periodic_seen_ = periodic_ticks() ? periodic_edges(now.monotonic) : 0;
 }
 
-// Sets the flags for the events between the last catch-up and now: one PF however many periods
+// The flags for the events between the last catch-up and now: one PF however many periods
 // passed, one UF however many seconds, and AF if any of those seconds matched the alarm.
-void CmosRtc::catch_up(const Now& now) {
+CmosRtc::Progress CmosRtc::caught_up(const Now& now) const {
+  Progress progress{flags_, periodic_seen_, last_update_};
   if (periodic_ticks()) {
     uint64_t edges = periodic_edges(now.monotonic);
     if (edges > periodic_seen_) {
-      flags_ |= kRegCPeriodic;
-      periodic_seen_ = edges;
+      progress.flags |= kRegCPeriodic;
+      progress.periodic_seen = edges;
     }
   }
   std::time_t second = now.wall_seconds();
-  if (second == last_update_) return;
+  if (second == last_update_) return progress;
   if (updates_running()) {
-    flags_ |= kRegCUpdate;
-    if (!(flags_ & kRegCAlarm) && alarm_due(last_update_, second)) flags_ |= kRegCAlarm;
+    progress.flags |= kRegCUpdate;
+    if (!(flags_ & kRegCAlarm) && alarm_due(last_update_, second)) progress.flags |= kRegCAlarm;
   }
-  last_update_ = second;
+  progress.last_update = second;
+  return progress;
+}
+
+void CmosRtc::catch_up(const Now& now) {
+  Progress progress = caught_up(now);
+  flags_ = progress.flags;
+  periodic_seen_ = progress.periodic_seen;
+  last_update_ = progress.last_update;
 }
 
 // Whether an update in the host seconds (from, to] matched the alarm. A host clock stepped

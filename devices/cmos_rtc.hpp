@@ -11,6 +11,7 @@
 
 #include "kagami/bus.hpp"
 #include "kagami/irq.hpp"
+#include "kagami/state.hpp"
 
 namespace kagami {
 
@@ -46,7 +47,7 @@ namespace kagami {
 //
 // Threads: one mutex guards the state; the line and the timer hook are called with it held, so
 // the hook must not call back into the CmosRtc (it only arms a timer).
-class CmosRtc final : public BusDevice {
+class CmosRtc final : public BusDevice, public Stateful {
  public:
   using Clock = std::function<std::time_t()>;        // UTC, whole seconds since the epoch
   using WallClock = std::function<int64_t()>;        // UTC, ns since the epoch
@@ -83,6 +84,14 @@ class CmosRtc final : public BusDevice {
   void read(uint64_t offset, std::span<uint8_t> data) override;
   void write(uint64_t offset, std::span<const uint8_t> data) override;
 
+  // Stateful. The guest clock is saved as its offset from the host's UTC clock, so it goes on
+  // with the destination's (NTP-synchronised) clock. The flags are saved caught up with the
+  // moment of saving and the periodic divider's phase relative to it, so a periodic interrupt
+  // due in 3 ms is due in 3 ms after the load; updates and alarms follow the wall clock. A load
+  // sets the IRQ line to the loaded IRQF and re-arms the timer through the timer hook.
+  void save_state(StateWriter& out) const override;
+  void load_state(const StateReader& in) override;
+
  private:
   // One sample of both clocks, taken once per access.
   struct Now {
@@ -90,6 +99,13 @@ class CmosRtc final : public BusDevice {
     int64_t wall_ns;
     std::time_t wall_seconds() const;
     uint64_t ns_to_next_second() const;
+  };
+
+  // The flags and counters as catch_up would leave them at `now`.
+  struct Progress {
+    uint8_t flags;
+    uint64_t periodic_seen;
+    std::time_t last_update;
   };
 
   CmosRtc(IrqLine* irq, TimerHook timer_hook, MonotonicClock monotonic, WallClock wall,
@@ -114,6 +130,7 @@ class CmosRtc final : public BusDevice {
   uint64_t periodic_edges(uint64_t monotonic) const;
   uint64_t periodic_edge_time(uint64_t edge) const;
   void restart_periodic(const Now& now);
+  Progress caught_up(const Now& now) const;
   void catch_up(const Now& now);
   bool alarm_due(std::time_t from_host, std::time_t to_host) const;
   std::optional<int> seconds_to_alarm(std::time_t guest_seconds) const;

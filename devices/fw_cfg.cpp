@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "kagami/le_bytes.hpp"
+#include "state_fields.hpp"
 
 namespace kagami {
 namespace {
@@ -105,6 +106,25 @@ void FwCfg::write(uint64_t offset, std::span<const uint8_t> data) {
   std::lock_guard lock(mutex_);
   selector_ = static_cast<uint16_t>(load_le(data));
   offset_ = 0;
+}
+
+void FwCfg::save_state(StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  out.u16("selector", selector_);
+  out.u32("offset", offset_);
+}
+
+void FwCfg::load_state(const StateReader& in) {
+  uint16_t selector = in.u16("selector");
+  uint32_t offset = in.u32("offset");
+  std::lock_guard lock(mutex_);
+  const std::vector<uint8_t>* bytes = item(selector);
+  size_t size = bytes ? bytes->size() : 0;
+  state_fields::require(offset <= size, in, "offset",
+                        std::to_string(offset) + " is past the end of item " +
+                            std::to_string(selector) + " (" + std::to_string(size) + " bytes)");
+  selector_ = selector;
+  offset_ = offset;
 }
 
 }  // namespace kagami

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kagami/bus.hpp"
+#include "kagami/state.hpp"
 
 namespace kagami {
 
@@ -21,7 +22,7 @@ namespace kagami {
 // - selector bit 14 (write channel) is ignored; bit 15 selects the architecture-specific items,
 //   of which there are none, so they read as zeros, as do unknown keys.
 // Files are kept sorted by name with selector 0x20 + index, the order QEMU gives them.
-class FwCfg final : public BusDevice {
+class FwCfg final : public BusDevice, public Stateful {
  public:
   enum Key : uint16_t {
     kSignature = 0x00,  // "QEMU"
@@ -49,6 +50,12 @@ class FwCfg final : public BusDevice {
   void read(uint64_t offset, std::span<uint8_t> data) override;
   void write(uint64_t offset, std::span<const uint8_t> data) override;
 
+  // Stateful: the selector and the read offset into the selected item. The items themselves
+  // are the machine's (built the same on both ends), not state; a load checks that the offset
+  // lies within the selected item here.
+  void save_state(StateWriter& out) const override;
+  void load_state(const StateReader& in) override;
+
  private:
   struct File {
     std::string name;
@@ -58,7 +65,7 @@ class FwCfg final : public BusDevice {
   void rebuild_directory();
 
   const uint16_t base_;
-  std::mutex mutex_;  // guards everything below
+  mutable std::mutex mutex_;  // guards everything below
   std::array<std::vector<uint8_t>, kFileFirst> fixed_items_;
   std::vector<File> files_;  // sorted by name
   uint16_t selector_ = kSignature;

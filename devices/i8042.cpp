@@ -1,7 +1,11 @@
 // i8042: status and output buffer, minimal command set, reset on 0xFE.
 #include "i8042.hpp"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
+
+#include "state_fields.hpp"
 
 namespace kagami {
 namespace {
@@ -124,6 +128,48 @@ bool I8042::write_command(uint8_t value) {
     default: break;  // accepted and ignored
   }
   return false;
+}
+
+void I8042::save_state(StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  std::vector<uint8_t> waiting;
+  for (size_t i = 0; i < output_count_; ++i)
+    waiting.push_back(output_[(output_head_ + i) % output_.size()]);
+  out.bytes("output", waiting);
+  out.u8("last-output", last_output_);
+  out.u8("command-byte", command_byte_);
+  out.u8("output-port", output_port_);
+  out.u8("pending-command", pending_command_);
+  out.u8("pending-keyboard", pending_keyboard_);
+  out.flag("last-was-command", last_write_command_);
+}
+
+void I8042::load_state(const StateReader& in) {
+  using state_fields::require;
+  std::vector<uint8_t> waiting = in.bytes("output", output_.size());
+  uint8_t last_output = in.u8("last-output");
+  uint8_t command_byte = in.u8("command-byte");
+  uint8_t output_port = in.u8("output-port");
+  require(output_port & 0x01, in, "output-port", "the reset line is low");
+  uint8_t pending_command = in.u8("pending-command");
+  require(pending_command == 0 || pending_command == kCmdWriteCommandByte ||
+              pending_command == kCmdWriteOutputPort || pending_command == kCmdWriteAux,
+          in, "pending-command", "not a command that waits for a data byte");
+  uint8_t pending_keyboard = in.u8("pending-keyboard");
+  require(pending_keyboard == 0 || takes_parameter(pending_keyboard), in, "pending-keyboard",
+          "not a keyboard command that takes a parameter");
+  bool last_was_command = in.flag("last-was-command");
+
+  std::lock_guard lock(mutex_);
+  std::copy(waiting.begin(), waiting.end(), output_.begin());
+  output_head_ = 0;
+  output_count_ = waiting.size();
+  last_output_ = last_output;
+  command_byte_ = command_byte;
+  output_port_ = output_port;
+  pending_command_ = pending_command;
+  pending_keyboard_ = pending_keyboard;
+  last_write_command_ = last_was_command;
 }
 
 }  // namespace kagami

@@ -9,6 +9,7 @@
 #include <span>
 
 #include "kagami/bus.hpp"
+#include "kagami/state.hpp"
 
 namespace kagami {
 
@@ -17,7 +18,7 @@ namespace kagami {
 // keyboard that acknowledges every byte sent to it with 0xFA. Only command 0xFE at the command
 // port (pulse the reset line) resets; QEMU also resets on the other even 0xF0..0xFC pulse
 // commands and on an output-port write with bit 0 clear, which kagami does not.
-class I8042 final {
+class I8042 final : public Stateful {
  public:
   static constexpr uint16_t kDefaultDataPort = 0x60;
   static constexpr uint16_t kDefaultCommandPort = 0x64;
@@ -28,6 +29,11 @@ class I8042 final {
 
   // Joins the port bus at the data port (0x60) and the status/command port (0x64), byte-wide.
   void attach(Bus& io);
+
+  // Stateful: the answers waiting at the data port, the command byte, the output port and any
+  // command waiting for its data byte.
+  void save_state(StateWriter& out) const override;
+  void load_state(const StateReader& in) override;
 
  private:
   // One BusDevice per port, as the two ports are not adjacent (0x61 is the PC's port B).
@@ -54,7 +60,7 @@ class I8042 final {
   Port data_{*this, false};
   Port command_{*this, true};
 
-  std::mutex mutex_;                 // guards everything below
+  mutable std::mutex mutex_;         // guards everything below
   std::array<uint8_t, 8> output_{};  // bytes waiting at the data port
   size_t output_head_ = 0;
   size_t output_count_ = 0;

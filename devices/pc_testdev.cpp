@@ -50,4 +50,25 @@ void PcTestdev::Scratch::write(uint64_t offset, std::span<const uint8_t> data) {
   std::copy(data.begin(), data.end(), bytes_.begin() + static_cast<ptrdiff_t>(offset));
 }
 
+void PcTestdev::save_state(StateWriter& out) const {
+  {
+    std::lock_guard lock(ioport_.mutex_);
+    out.u32("ioport", ioport_.value_);
+  }
+  std::lock_guard lock(iomem_.mutex_);
+  out.bytes("scratch", iomem_.bytes_);
+}
+
+void PcTestdev::load_state(const StateReader& in) {
+  uint32_t value = in.u32("ioport");
+  std::vector<uint8_t> scratch(kMmioSize);
+  in.bytes("scratch", scratch);
+  {
+    std::lock_guard lock(ioport_.mutex_);
+    ioport_.value_ = value;
+  }
+  std::lock_guard lock(iomem_.mutex_);
+  iomem_.bytes_ = std::move(scratch);
+}
+
 }  // namespace kagami

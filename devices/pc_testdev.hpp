@@ -9,6 +9,7 @@
 
 #include "kagami/bus.hpp"
 #include "kagami/irq.hpp"
+#include "kagami/state.hpp"
 
 namespace kagami {
 
@@ -21,7 +22,7 @@ namespace kagami {
 // to 0x2000 + n raises line n, zero lowers it; reads return 0. Lines 0-15 are the ISA IRQs as in
 // QEMU (which accepts only those); kagami wires 16-23 to IOAPIC pins 16-23. QEMU's flush-page
 // port (0xe4) is absent.
-class PcTestdev final {
+class PcTestdev final : public Stateful {
  public:
   static constexpr uint16_t kDefaultIoportBase = 0xe0;
   static constexpr uint16_t kDefaultByteIoportBase = 0xe8;
@@ -38,6 +39,11 @@ class PcTestdev final {
   // Wires IRQ line n (below kIrqLines) to irq; writes to an unwired line are ignored.
   void connect_irq_line(unsigned n, IrqLine& irq) { irq_lines_.lines.at(n) = &irq; }
 
+  // Stateful: the port register and the scratch memory. The IRQ lines' levels are kept by the
+  // interrupt controllers they feed, and saved there.
+  void save_state(StateWriter& out) const override;
+  void load_state(const StateReader& in) override;
+
  private:
   class IrqLines final : public BusDevice {
    public:
@@ -52,7 +58,8 @@ class PcTestdev final {
     void write(uint64_t offset, std::span<const uint8_t> data) override;
 
    private:
-    std::mutex mutex_;
+    friend class PcTestdev;
+    mutable std::mutex mutex_;
     uint32_t value_ = 0;
   };
 
@@ -62,7 +69,8 @@ class PcTestdev final {
     void write(uint64_t offset, std::span<const uint8_t> data) override;
 
    private:
-    std::mutex mutex_;
+    friend class PcTestdev;
+    mutable std::mutex mutex_;
     std::vector<uint8_t> bytes_ = std::vector<uint8_t>(kMmioSize);
   };
 

@@ -9,6 +9,7 @@
 #include <span>
 
 #include "kagami/bus.hpp"
+#include "kagami/state.hpp"
 
 namespace kagami {
 
@@ -25,7 +26,7 @@ namespace kagami {
 // read()/write(), as output calls are serialized by a lock of their own (so the sink need not
 // be thread-safe); the irq callback, which runs under the lock that serializes irq reports,
 // only interrupt_pending().
-class Serial16550a final : public BusDevice {
+class Serial16550a final : public BusDevice, public Stateful {
  public:
   using Output = std::function<void(std::span<const uint8_t>)>;
   static constexpr uint16_t kCom1Base = 0x3f8;
@@ -57,6 +58,12 @@ class Serial16550a final : public BusDevice {
   // BusDevice: offset is the register (0..7), data is one byte.
   void read(uint64_t offset, std::span<uint8_t> data) override;
   void write(uint64_t offset, std::span<const uint8_t> data) override;
+
+  // Stateful: the registers, the RX FIFO and the pending interrupt sources. After a load the
+  // irq callback reports the loaded level (if it changed) and the rx-space callback is called
+  // when the FIFO has room, both outside the register lock.
+  void save_state(StateWriter& out) const override;
+  void load_state(const StateReader& in) override;
 
  private:
   struct RxEntry {

@@ -121,4 +121,43 @@ void TestIrqDevice::fire() {
   [[maybe_unused]] ssize_t n = ::write(irq_fd_, &one, sizeof(one));
 }
 
+void TestIrqDevice::save_state(StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  doorbells_ += drain(doorbell_fd_);
+  matched_ += drain(matched_fd_);
+  mmio_doorbells_ += drain(mmio_fd_);
+  out.u64("msi-address", msi_address_);
+  out.u32("msi-data", msi_data_);
+  out.u32("fires", fires_);
+  out.u64("doorbells", doorbells_);
+  out.u64("doorbell-exits", doorbell_exits_);
+  out.u64("matched", matched_);
+  out.u64("matched-exits", matched_exits_);
+  out.u64("mmio-doorbells", mmio_doorbells_);
+  out.u64("mmio-exits", mmio_exits_);
+}
+
+void TestIrqDevice::load_state(const StateReader& in) {
+  uint64_t msi_address = in.u64("msi-address");
+  uint32_t msi_data = in.u32("msi-data");
+  uint32_t fires = in.u32("fires");
+  uint64_t doorbells = in.u64("doorbells"), doorbell_exits = in.u64("doorbell-exits");
+  uint64_t matched = in.u64("matched"), matched_exits = in.u64("matched-exits");
+  uint64_t mmio_doorbells = in.u64("mmio-doorbells"), mmio_exits = in.u64("mmio-exits");
+  std::lock_guard lock(mutex_);
+  drain(doorbell_fd_);
+  drain(matched_fd_);
+  drain(mmio_fd_);
+  msi_address_ = msi_address;
+  msi_data_ = msi_data;
+  routed_ = false;
+  fires_ = fires;
+  doorbells_ = doorbells;
+  doorbell_exits_ = doorbell_exits;
+  matched_ = matched;
+  matched_exits_ = matched_exits;
+  mmio_doorbells_ = mmio_doorbells;
+  mmio_exits_ = mmio_exits;
+}
+
 }  // namespace kagami

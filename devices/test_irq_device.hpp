@@ -8,6 +8,7 @@
 #include <span>
 
 #include "kagami/bus.hpp"
+#include "kagami/state.hpp"
 
 namespace kagami {
 
@@ -30,7 +31,7 @@ namespace kagami {
 // ioeventfd (any value); writes that reach the device count as exits, reads return 0.
 // The device owns the four eventfds; the VMM registers them with the hypervisor (the device
 // never issues ioctls) and gives it the route setter.
-class TestIrqDevice final : public BusDevice {
+class TestIrqDevice final : public BusDevice, public Stateful {
  public:
   static constexpr uint16_t kDefaultBase = 0x2100;
   static constexpr uint64_t kSize = 0x40;
@@ -60,6 +61,13 @@ class TestIrqDevice final : public BusDevice {
   void read(uint64_t offset, std::span<uint8_t> data) override;
   void write(uint64_t offset, std::span<const uint8_t> data) override;
 
+  // Stateful: the MSI message, the fire count and the doorbell counters (what the eventfds
+  // counted included: saving drains them into the counters, which the guest cannot tell). A
+  // load discards what the eventfds counted here and forgets the route, so the next fire sets
+  // it on this machine.
+  void save_state(StateWriter& out) const override;
+  void load_state(const StateReader& in) override;
+
  private:
   class MmioDoorbell final : public BusDevice {
    public:
@@ -81,16 +89,16 @@ class TestIrqDevice final : public BusDevice {
   int mmio_fd_ = -1;
   MmioDoorbell mmio_doorbell_{*this};
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   uint64_t msi_address_ = 0;
   uint32_t msi_data_ = 0;
   bool routed_ = false;  // a route was set, for routed_address_/routed_data_
   uint64_t routed_address_ = 0;
   uint32_t routed_data_ = 0;
   uint32_t fires_ = 0;
-  uint64_t doorbells_ = 0, doorbell_exits_ = 0;
-  uint64_t matched_ = 0, matched_exits_ = 0;
-  uint64_t mmio_doorbells_ = 0, mmio_exits_ = 0;
+  // The eventfd counts are drained into these when read or saved, hence mutable.
+  mutable uint64_t doorbells_ = 0, matched_ = 0, mmio_doorbells_ = 0;
+  uint64_t doorbell_exits_ = 0, matched_exits_ = 0, mmio_exits_ = 0;
 };
 
 }  // namespace kagami

@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include "state_fields.hpp"
+
 namespace kagami {
 namespace {
 
@@ -67,6 +69,7 @@ bool AcpiPm::sci_asserted() const {
 }
 
 uint32_t AcpiPm::timer() const {
+  std::lock_guard lock(mutex_);
   return static_cast<uint32_t>(ticks() & kTimerMask);
 }
 
@@ -168,6 +171,52 @@ void AcpiPm::update_sci() {
   if (level == sci_level_) return;
   sci_level_ = level;
   sci_.set_level(level);
+}
+
+namespace {
+
+// 2^62 ns is 146 years: far beyond any uptime, far from overflowing.
+constexpr uint64_t kMaxElapsedNs = uint64_t{1} << 62;
+constexpr uint16_t kComputedStatus = AcpiPm::kTmrSts;
+
+}  // namespace
+
+void AcpiPm::save_state(StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  auto elapsed = (clock_() - start_).count();
+  out.u16("pm1-status", pm1_status_);
+  out.u16("pm1-enable", pm1_enable_);
+  out.u16("pm1-control", pm1_control_value_);
+  out.u64("timer-ns", elapsed > 0 ? static_cast<uint64_t>(elapsed) : 0);
+  out.u64("timer-epoch", timer_epoch_);
+  out.u16("gpe0-status", gpe0_status_);
+  out.u16("gpe0-enable", gpe0_enable_);
+}
+
+void AcpiPm::load_state(const StateReader& in) {
+  using state_fields::require;
+  uint16_t pm1_status = in.u16("pm1-status");
+  require(!(pm1_status & kComputedStatus), in, "pm1-status", "TMR_STS is computed, not kept");
+  uint16_t pm1_enable = in.u16("pm1-enable");
+  require(!(pm1_enable & ~kPm1EnableBits), in, "pm1-enable", "bits that are not enables");
+  uint16_t pm1_control = in.u16("pm1-control");
+  require(!(pm1_control & ~kPm1ControlKept), in, "pm1-control", "bits that read back 0");
+  uint64_t elapsed = state_fields::u64_max(in, "timer-ns", kMaxElapsedNs);
+  uint64_t elapsed_ticks =
+      static_cast<uint64_t>(static_cast<unsigned __int128>(elapsed) * kTimerHz / 1'000'000'000);
+  uint64_t epoch = state_fields::u64_max(in, "timer-epoch", elapsed_ticks >> kTimerStatusShift);
+  uint16_t gpe0_status = in.u16("gpe0-status");
+  uint16_t gpe0_enable = in.u16("gpe0-enable");
+
+  std::lock_guard lock(mutex_);
+  start_ = clock_() - std::chrono::nanoseconds(elapsed);
+  pm1_status_ = pm1_status;
+  pm1_enable_ = pm1_enable;
+  pm1_control_value_ = pm1_control;
+  timer_epoch_ = epoch;
+  gpe0_status_ = gpe0_status;
+  gpe0_enable_ = gpe0_enable;
+  update_sci();
 }
 
 }  // namespace kagami

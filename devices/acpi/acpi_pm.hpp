@@ -9,6 +9,7 @@
 
 #include "kagami/bus.hpp"
 #include "kagami/irq.hpp"
+#include "kagami/state.hpp"
 
 namespace kagami {
 
@@ -43,7 +44,7 @@ struct AcpiPmPorts {
 // Threads: one mutex guards the state; the SCI IrqLine is driven with it held (it must not call
 // back into this device), the power-off callback is called after it is released, on the vCPU
 // thread that wrote SLP_EN.
-class AcpiPm final {
+class AcpiPm final : public Stateful {
  public:
   using Clock = std::function<std::chrono::nanoseconds()>;  // a monotonic time
   static std::chrono::nanoseconds monotonic();
@@ -83,6 +84,12 @@ class AcpiPm final {
   bool sci_asserted() const;
   uint32_t timer() const;  // the PM timer's value now
 
+  // Stateful: PM1 status, enable and control, GPE0, and the PM timer as the time elapsed on it
+  // at the moment of saving (the timer goes on from its saved value). A load drives the SCI to
+  // the loaded level when it differs.
+  void save_state(StateWriter& out) const override;
+  void load_state(const StateReader& in) override;
+
  private:
   enum class BlockKind { kPm1Event, kPm1Control, kTimer, kGpe0 };
   class Block final : public BusDevice {
@@ -112,14 +119,14 @@ class AcpiPm final {
   const Clock clock_;
   const Ports ports_;
   const uint8_t s5_sleep_type_;
-  const std::chrono::nanoseconds start_;
   Block pm1_event_{*this, BlockKind::kPm1Event};
   Block pm1_control_{*this, BlockKind::kPm1Control};
   Block timer_{*this, BlockKind::kTimer};
   Block gpe0_{*this, BlockKind::kGpe0};
 
-  mutable std::mutex mutex_;  // guards everything below
-  uint16_t pm1_status_ = 0;   // without TMR_STS, which is computed
+  mutable std::mutex mutex_;        // guards everything below
+  std::chrono::nanoseconds start_;  // when the timer read 0 (moved by a load)
+  uint16_t pm1_status_ = 0;         // without TMR_STS, which is computed
   uint16_t pm1_enable_ = 0;
   uint16_t pm1_control_value_ = 0;
   uint64_t timer_epoch_ = 0;  // ticks >> 23 when TMR_STS was last cleared

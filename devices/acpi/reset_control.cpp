@@ -23,4 +23,12 @@ void ResetControl::write(uint64_t offset, std::span<const uint8_t> data) {
   if (hard_reset && on_reset_) on_reset_();
 }
 
+void ResetControl::save_state(StateWriter& out) const {
+  out.u8("value", value_.load());
+}
+
+void ResetControl::load_state(const StateReader& in) {
+  value_.store(in.u8("value"));
+}
+
 }  // namespace kagami

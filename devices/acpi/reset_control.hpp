@@ -7,6 +7,7 @@
 #include <span>
 
 #include "kagami/bus.hpp"
+#include "kagami/state.hpp"
 
 namespace kagami {
 
@@ -19,7 +20,7 @@ namespace kagami {
 // On the port bus 0xcf9 falls inside the dword of PCI's 0xcf8 address register, so the device
 // is normally reached through PciRoot::attach(&reset_control), which passes it byte accesses to
 // 0xcf9 at offset 0; attach() is for a machine without that register.
-class ResetControl final : public BusDevice {
+class ResetControl final : public BusDevice, public Stateful {
  public:
   static constexpr uint16_t kDefaultPort = 0xcf9;
   static constexpr uint8_t kSysRst = 1u << 1, kRstCpu = 1u << 2, kFullRst = 1u << 3;
@@ -34,6 +35,10 @@ class ResetControl final : public BusDevice {
   // Only the byte at offset 0 is the register; others read as all ones and are ignored.
   void read(uint64_t offset, std::span<uint8_t> data) override;
   void write(uint64_t offset, std::span<const uint8_t> data) override;
+
+  // Stateful: the last value written. A load never resets the machine.
+  void save_state(StateWriter& out) const override;
+  void load_state(const StateReader& in) override;
 
  private:
   const std::function<void()> on_reset_;

@@ -11,6 +11,7 @@
 #include "irqchip/pit_channel.hpp"
 #include "kagami/bus.hpp"
 #include "kagami/irq.hpp"
+#include "kagami/state.hpp"
 
 namespace kagami {
 
@@ -34,7 +35,7 @@ namespace kagami {
 //
 // Threads: one mutex guards the counters; IRQ 0 and the timer hook are called with it held, so
 // the hook must not call back into the I8254 (it only arms a timer, e.g. a timerfd).
-class I8254 final : public BusDevice {
+class I8254 final : public BusDevice, public Stateful {
  public:
   using Clock = std::function<uint64_t()>;
   using TimerHook = std::function<void(std::optional<uint64_t> deadline_ns)>;
@@ -70,6 +71,13 @@ class I8254 final : public BusDevice {
 
   void read(uint64_t offset, std::span<uint8_t> data) override;
   void write(uint64_t offset, std::span<const uint8_t> data) override;
+
+  // Stateful: the three counters (times relative to the moment of saving), IRQ 0's level and
+  // the pending deadline, as "due in N ns". A load drives IRQ 0 to the saved level when it
+  // differs and re-arms the timer through the timer hook; an interrupt that was due but not yet
+  // raised when the state was saved is raised when that timer fires.
+  void save_state(StateWriter& out) const override;
+  void load_state(const StateReader& in) override;
 
  private:
   uint8_t read_port(uint64_t port, uint64_t now);

@@ -10,6 +10,7 @@
 
 #include "kagami/bus.hpp"
 #include "kagami/irq.hpp"
+#include "kagami/state.hpp"
 
 namespace kagami {
 
@@ -29,7 +30,7 @@ namespace kagami {
 //
 // Threads: one mutex guards both chips; the output callback is called with it held, so it must
 // only record the level or kick a vCPU, never call back into the pair.
-class I8259Pair final {
+class I8259Pair final : public Stateful {
  public:
   static constexpr uint16_t kMasterBase = 0x20, kSlaveBase = 0xa0, kElcrBase = 0x4d0;
   static constexpr unsigned kIrqs = 16;
@@ -73,6 +74,13 @@ class I8259Pair final {
   // would happen on hardware: nothing changes and this returns nullopt.
   std::optional<uint8_t> acknowledge();
 
+  // Stateful: both chips (registers, initialization and command state, input levels) and ELCR.
+  // A load reports the loaded INT level to the output callback when it changed. Load the pair
+  // (and the IOAPIC) before the devices that drive their inputs: a device re-asserting its
+  // saved level then finds the input already there and changes nothing.
+  void save_state(StateWriter& out) const override;
+  void load_state(const StateReader& in) override;
+
  private:
   // One 8259A. Plain state; the pair's mutex guards it.
   struct Chip {
@@ -105,6 +113,9 @@ class I8259Pair final {
     void write_data(uint8_t value);
     void write_ocw2(uint8_t value);
     uint8_t read(bool command_port);
+    void save(StateWriter& out) const;
+    // This chip with the fields of `in`, all checked; throws StateError naming the bad one.
+    Chip loaded(const StateReader& in) const;
   };
 
   class Input final : public IrqLine {

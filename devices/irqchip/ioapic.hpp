@@ -9,6 +9,7 @@
 
 #include "kagami/bus.hpp"
 #include "kagami/irq.hpp"
+#include "kagami/state.hpp"
 
 namespace kagami {
 
@@ -47,7 +48,7 @@ struct IoapicRoute {
 //
 // Threads: one mutex guards the state; MsiSink and the route listener are called with it held,
 // so they must not call back into the Ioapic (the listener gets the route it needs as argument).
-class Ioapic final : public BusDevice {
+class Ioapic final : public BusDevice, public Stateful {
  public:
   static constexpr uint64_t kDefaultBase = 0xfec00000;
   static constexpr uint64_t kWindowSize = 0x1000;
@@ -88,6 +89,13 @@ class Ioapic final : public BusDevice {
 
   void read(uint64_t offset, std::span<uint8_t> data) override;
   void write(uint64_t offset, std::span<const uint8_t> data) override;
+
+  // Stateful: ID, IOREGSEL, the redirection entries (remote IRR included) and the input levels.
+  // A load tells the route listener about every route it changes and delivers nothing: what
+  // was delivered before the save is in the local APICs' state. Load it before the devices that
+  // drive its pins (see I8259Pair).
+  void save_state(StateWriter& out) const override;
+  void load_state(const StateReader& in) override;
 
  private:
   class Pin final : public IrqLine {

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "kagami/state.hpp"
+
 namespace kagami::irqchip {
 
 // A counter does not tick: it remembers when it started counting and computes the count and
@@ -38,6 +40,11 @@ class PitChannel {
   std::optional<uint64_t> next_rising_edge(uint64_t after) const;
   // Modes 2 and 3 raise OUT every period.
   bool periodic() const { return mode() == 2 || mode() == 3; }
+
+  // The channel's state with its time base relative to `now`, and a channel made from such a
+  // state at this machine's `now`, every field checked (throws StateError naming the bad one).
+  void save(StateWriter& out, uint64_t now) const;
+  static PitChannel loaded(const StateReader& in, uint64_t now);
 
  private:
   enum class Phase { kWaitingForCount, kWaitingForGate, kCounting };

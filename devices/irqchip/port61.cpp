@@ -33,4 +33,18 @@ void Port61::write(uint64_t, std::span<const uint8_t> data) {
   }
 }
 
+void Port61::save_state(StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  out.u8("written", written_);
+  out.flag("refresh", refresh_);
+}
+
+void Port61::load_state(const StateReader& in) {
+  auto written = static_cast<uint8_t>(in.u32_max("written", kWritable));
+  bool refresh = in.flag("refresh");
+  std::lock_guard lock(mutex_);
+  written_ = written;
+  refresh_ = refresh;
+}
+
 }  // namespace kagami

@@ -7,6 +7,7 @@
 
 #include "irqchip/i8254.hpp"
 #include "kagami/bus.hpp"
+#include "kagami/state.hpp"
 
 namespace kagami {
 
@@ -16,7 +17,7 @@ namespace kagami {
 // clock, enough for code that waits for it to change). Bit 5: channel 2's OUT, read-only,
 // which Linux polls to calibrate the TSC. Bits 6 and 7 (I/O channel check and parity error)
 // read 0: no NMI source ever reports here.
-class Port61 final : public BusDevice {
+class Port61 final : public BusDevice, public Stateful {
  public:
   static constexpr uint16_t kPort = 0x61;
 
@@ -32,10 +33,15 @@ class Port61 final : public BusDevice {
   void read(uint64_t offset, std::span<uint8_t> data) override;
   void write(uint64_t offset, std::span<const uint8_t> data) override;
 
+  // Stateful: the written bits and the refresh toggle. Channel 2's gate is the PIT's state and
+  // is saved there, so a load does not touch the PIT.
+  void save_state(StateWriter& out) const override;
+  void load_state(const StateReader& in) override;
+
  private:
   I8254& pit_;
-  std::mutex mutex_;     // guards the bits below
-  uint8_t written_ = 0;  // bits 0-3 as last written
+  mutable std::mutex mutex_;  // guards the bits below
+  uint8_t written_ = 0;       // bits 0-3 as last written
   bool refresh_ = false;
 };
 

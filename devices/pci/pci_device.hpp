@@ -7,9 +7,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "kagami/bus.hpp"
 #include "kagami/irq.hpp"
+#include "kagami/state.hpp"
 #include "pci/pci_irq.hpp"
 #include "pci/pci_regs.hpp"
 
@@ -97,6 +99,19 @@ class PciDevice {
   // Called by PciRoot::add_device: after it the device's layout is fixed. `line` may be null
   // (INTx unconnected); `interrupt_line` initialises the Interrupt Line register.
   void connect(IrqLine* line, uint8_t interrupt_line);
+
+  // Saved state: the config space and the INTx request. Loading is in two steps so that a
+  // PciRoot can check every device before changing any: loaded_config reads and checks (the
+  // read-only bits must be this device's, or it is another device), apply_config then sets it
+  // and drives the INTx line to the loaded level. BAR decoding is the PciRoot's to re-derive.
+  // Device models with state beyond config space save it themselves.
+  struct ConfigState {
+    std::vector<uint8_t> config;
+    bool intx_requested = false;
+  };
+  void save_config(StateWriter& out) const;
+  ConfigState loaded_config(const StateReader& in) const;
+  void apply_config(const ConfigState& state);
 
  protected:
   // Hooks for device models, called after the access with the device's lock released: a read

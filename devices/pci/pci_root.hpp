@@ -12,6 +12,7 @@
 
 #include "kagami/bus.hpp"
 #include "kagami/irq.hpp"
+#include "kagami/state.hpp"
 #include "pci/pci_device.hpp"
 #include "pci/pci_host_bridge.hpp"
 #include "pci/pci_layout.hpp"
@@ -47,7 +48,7 @@ struct PciStats {
 // register holding all ones (being sized) are refused without being counted.
 //
 // Thread-safe once built: add_device and attach before the vCPUs run.
-class PciRoot {
+class PciRoot final : public Stateful {
  public:
   // Resolves an IOAPIC input (GSI) to its IrqLine, for the devices' INTx pins. May return null.
   using IntxLines = std::function<IrqLine*(unsigned gsi)>;
@@ -76,6 +77,12 @@ class PciRoot {
   // Where BAR `index` of the device in `slot` is decoded on its bus now, if it is.
   std::optional<uint64_t> bar_mapping(unsigned slot, unsigned index) const;
   PciStats stats() const;
+
+  // Stateful: the config address register and, for each populated slot ("slot-N"), its
+  // device's config space. A load checks every slot first (the same slots must be populated,
+  // with the same devices), then sets them and re-derives every BAR's decoding on the buses.
+  void save_state(StateWriter& out) const override;
+  void load_state(const StateReader& in) override;
 
  private:
   // Port 0xcf8: the latched address. Only a dword write at 0xcf8 latches, as on Intel chipsets
