@@ -50,6 +50,9 @@ long kagami_check_extension(struct kagami_vm *vm, long cap)
 		return KAGAMI_MAX_VCPUS;
 	case KVM_CAP_NR_MEMSLOTS:
 		return KAGAMI_MAX_MEMSLOTS;
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		/* As KVM: the flags KVM_ENABLE_CAP takes (core/dirty.c). */
+		return KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET;
 	default:
 		return 0;
 	}

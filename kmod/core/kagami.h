@@ -34,7 +34,13 @@ struct kagami_memslot {
 	u64 base_gfn;		/* (m) first guest frame */
 	u64 npages;		/* (m) size in pages */
 	u64 userspace_addr;	/* (m) page-aligned VMM address */
-	u32 flags;		/* (m) KVM_MEM_READONLY */
+	u32 flags;		/* (m) KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES */
+	/*
+	 * (m) core/dirty.c: one bit per page, ALIGN(npages, 64) bits, while
+	 * KVM_MEM_LOG_DIRTY_PAGES is set; NULL otherwise. Bits are set and
+	 * cleared with vm->lock held.
+	 */
+	unsigned long *dirty_bitmap;
 };
 
 struct kagami_vm {
@@ -69,6 +75,8 @@ struct kagami_vm {
 	u64 kvmclock_ref_tsc;
 	s64 kvmclock_ref_ns;
 	u64 kvmclock_wall_gpa;	/* (m) x86/clock/: MSR_KVM_WALL_CLOCK(_NEW)'s value */
+	/* (m) core/dirty.c: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2's KVM_DIRTY_LOG_* flags. */
+	u64 manual_dirty_log_protect;
 };
 
 enum kagami_irqchip_mode {
@@ -127,6 +135,7 @@ struct kagami_vcpu {
 
 #define KAGAMI_REQ_EVENT	0	/* re-evaluate pending interrupts/NMI/INIT/SIPI */
 #define KAGAMI_REQ_CLOCK	1	/* refresh the kvm-clock page before entry */
+#define KAGAMI_REQ_TLB_FLUSH	2	/* nested page table entries lost rights: flush */
 
 enum kagami_vcpu_mode {
 	KAGAMI_MODE_OUTSIDE_GUEST,
@@ -140,6 +149,7 @@ struct kagami_stats {
 	atomic_t pages;		/* pages the module allocated and has not freed */
 	atomic_t pinned;	/* guest pages pinned for nested page tables */
 	atomic_t huge;		/* 2 MiB nested-page-table leaves */
+	atomic_t bitmaps;	/* dirty bitmaps of slots */
 };
 
 extern struct kagami_stats kagami_stats;
@@ -155,6 +165,16 @@ void kagami_vm_put(struct kagami_vm *vm);
 /* memslot.c */
 int kagami_memslot_set(struct kagami_vm *vm,
 		       const struct kvm_userspace_memory_region *mem);
+
+/* dirty.c: dirty logging (KVM_MEM_LOG_DIRTY_PAGES and its ioctls). */
+unsigned long *kagami_dirty_bitmap_alloc(struct kagami_vm *vm, u64 npages);
+void kagami_dirty_bitmap_free(unsigned long *bitmap);
+void kagami_dirty_log_start(struct kagami_vm *vm, struct kagami_memslot *slot);
+long kagami_dirty_log_ioctl(struct kagami_vm *vm, unsigned int cmd, void __user *argp);
+int kagami_dirty_log_enable_cap(struct kagami_vm *vm, const struct kvm_enable_cap *cap);
+void kagami_mark_page_dirty(struct kagami_vm *vm, u64 gpa);
+void kagami_mark_slot_page_dirty(struct kagami_memslot *slot, u64 gfn);
+void kagami_vm_flush_tlbs(struct kagami_vm *vm);
 
 /* vcpu.c */
 int kagami_vcpu_create(struct kagami_vm *vm, unsigned long id);

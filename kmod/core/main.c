@@ -28,10 +28,10 @@ static struct dentry *kagami_debugfs;
 
 static int live_objects_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "vms %d\nvcpus %d\npages %d\npinned %d\nhuge %d\n",
+	seq_printf(m, "vms %d\nvcpus %d\npages %d\npinned %d\nhuge %d\nbitmaps %d\n",
 		   atomic_read(&kagami_stats.vms), atomic_read(&kagami_stats.vcpus),
 		   atomic_read(&kagami_stats.pages), atomic_read(&kagami_stats.pinned),
-		   atomic_read(&kagami_stats.huge));
+		   atomic_read(&kagami_stats.huge), atomic_read(&kagami_stats.bitmaps));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(live_objects);

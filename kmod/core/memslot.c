@@ -5,8 +5,7 @@
 
 #include "core/kagami.h"
 
-/* Flags accepted; KVM_MEM_LOG_DIRTY_PAGES waits for dirty logging. */
-#define KAGAMI_MEMSLOT_FLAGS	KVM_MEM_READONLY
+#define KAGAMI_MEMSLOT_FLAGS	(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)
 
 /* The checks of KVM's __kvm_set_memory_region(), in its order and with its errors. */
 static int kagami_memslot_validate(const struct kvm_userspace_memory_region *mem)
@@ -47,15 +46,60 @@ static bool kagami_memslot_overlaps(struct kagami_vm *vm, unsigned int id, u64 b
 }
 
 /*
+ * The dirty bitmap the slot has with these flags: none without
+ * KVM_MEM_LOG_DIRTY_PAGES, the slot's own while it keeps logging (as KVM, a
+ * moved slot keeps its log), else a new one. -ENOMEM changes nothing.
+ */
+static int kagami_memslot_bitmap(struct kagami_vm *vm, const struct kagami_memslot *slot,
+				 u32 flags, u64 npages, unsigned long **bitmap)
+{
+	*bitmap = NULL;
+	if (!(flags & KVM_MEM_LOG_DIRTY_PAGES))
+		return 0;
+	*bitmap = slot->dirty_bitmap ? slot->dirty_bitmap : kagami_dirty_bitmap_alloc(vm, npages);
+	return *bitmap ? 0 : -ENOMEM;
+}
+
+static void kagami_memslot_replace_bitmap(struct kagami_memslot *slot, unsigned long *bitmap)
+{
+	if (slot->dirty_bitmap != bitmap)
+		kagami_dirty_bitmap_free(slot->dirty_bitmap);
+	slot->dirty_bitmap = bitmap;
+}
+
+/* Only the flags of a mapped slot change: logging starts or stops in place. */
+static int kagami_memslot_set_flags(struct kagami_vm *vm, struct kagami_memslot *slot, u32 flags)
+{
+	bool was_logging = slot->dirty_bitmap;
+	unsigned long *bitmap;
+	int r;
+
+	r = kagami_memslot_bitmap(vm, slot, flags, slot->npages, &bitmap);
+	if (r)
+		return r;
+	kagami_memslot_replace_bitmap(slot, bitmap);
+	slot->flags = flags;
+	/*
+	 * Stopping needs nothing: a write-protected page takes one more fault,
+	 * which makes it writable again.
+	 */
+	if (bitmap && !was_logging)
+		kagami_dirty_log_start(vm, slot);
+	return 0;
+}
+
+/*
  * Called with vm->lock held. Size 0 deletes; a new slot is created; an existing
  * one may move (same size and address, new guest address) or change flags,
  * except KVM_MEM_READONLY; anything else, a resize included, is -EINVAL.
+ * KVM_MEM_LOG_DIRTY_PAGES gives the slot a dirty bitmap (core/dirty.c).
  * Deleting or moving a slot first drops the vendor's nested page table (and
  * its pinned pages); it is rebuilt lazily from the new slots.
  */
 int kagami_memslot_set(struct kagami_vm *vm, const struct kvm_userspace_memory_region *mem)
 {
 	struct kagami_memslot *slot;
+	unsigned long *bitmap;
 	u64 base_gfn, npages;
 	int r;
 
@@ -70,6 +114,7 @@ int kagami_memslot_set(struct kagami_vm *vm, const struct kvm_userspace_memory_r
 		if (!slot->npages)
 			return -EINVAL;
 		kagami_vendor->memslots_changed(vm);
+		kagami_dirty_bitmap_free(slot->dirty_bitmap);
 		*slot = (struct kagami_memslot){};
 		return 0;
 	}
@@ -77,15 +122,17 @@ int kagami_memslot_set(struct kagami_vm *vm, const struct kvm_userspace_memory_r
 		if (mem->userspace_addr != slot->userspace_addr || npages != slot->npages ||
 		    ((mem->flags ^ slot->flags) & KVM_MEM_READONLY))
 			return -EINVAL;
-		if (base_gfn == slot->base_gfn) {
-			slot->flags = mem->flags;
-			return 0;
-		}
+		if (base_gfn == slot->base_gfn)
+			return kagami_memslot_set_flags(vm, slot, mem->flags);
 	}
 	if (kagami_memslot_overlaps(vm, (u16)mem->slot, base_gfn, npages))
 		return -EEXIST;
+	r = kagami_memslot_bitmap(vm, slot, mem->flags, npages, &bitmap);
+	if (r)
+		return r;
 	if (slot->npages)
 		kagami_vendor->memslots_changed(vm);
+	kagami_memslot_replace_bitmap(slot, bitmap);
 	slot->base_gfn = base_gfn;
 	slot->npages = npages;
 	slot->userspace_addr = mem->userspace_addr;

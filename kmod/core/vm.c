@@ -25,6 +25,8 @@ static void kagami_vm_destroy(struct kref *ref)
 	if (vm->irqchip)
 		kagami_irqchip_destroy(vm);
 	kagami_vendor->vm_destroy(vm);
+	for (id = 0; id < KAGAMI_MAX_MEMSLOTS; id++)
+		kagami_dirty_bitmap_free(vm->slots[id].dirty_bitmap);
 	mmdrop(vm->mm);
 	mutex_destroy(&vm->lock);
 	kfree(vm);
@@ -164,8 +166,8 @@ static long kagami_vm_set_max_vcpu_ids(struct kagami_vm *vm, u64 ids)
 }
 
 /*
- * KVM_ENABLE_CAP on the VM: KVM_CAP_MAX_VCPU_ID, and KVM_CAP_SPLIT_IRQCHIP with
- * args[0] = the userspace IOAPIC's pins.
+ * KVM_ENABLE_CAP on the VM: KVM_CAP_MAX_VCPU_ID, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2
+ * (core/dirty.c), and KVM_CAP_SPLIT_IRQCHIP with args[0] = the userspace IOAPIC's pins.
  */
 static long kagami_vm_enable_cap(struct kagami_vm *vm, void __user *argp)
 {
@@ -178,6 +180,8 @@ static long kagami_vm_enable_cap(struct kagami_vm *vm, void __user *argp)
 		return -EINVAL;
 	if (cap.cap == KVM_CAP_MAX_VCPU_ID)
 		return kagami_vm_set_max_vcpu_ids(vm, cap.args[0]);
+	if (cap.cap == KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)
+		return kagami_dirty_log_enable_cap(vm, &cap);
 	if (cap.cap != KVM_CAP_SPLIT_IRQCHIP)
 		return -EINVAL;
 	if (cap.args[0] > KAGAMI_MAX_IOAPIC_PINS)
@@ -222,6 +226,9 @@ static long kagami_vm_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	case KVM_GET_CLOCK:
 	case KVM_SET_CLOCK:
 		return kagami_kvmclock_vm_ioctl(vm, cmd, argp);
+	case KVM_GET_DIRTY_LOG:
+	case KVM_CLEAR_DIRTY_LOG:
+		return kagami_dirty_log_ioctl(vm, cmd, argp);
 	default:
 		return kagami_irq_vm_ioctl(vm, cmd, argp);
 	}

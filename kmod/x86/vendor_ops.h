@@ -7,6 +7,7 @@
 
 struct kagami_vcpu;
 struct kagami_vm;
+struct kagami_memslot;
 struct kvm_regs;
 struct kvm_sregs;
 struct kvm_vcpu_events;
@@ -37,6 +38,16 @@ struct kagami_vendor_ops {
 	void (*vm_destroy)(struct kagami_vm *vm);
 	/* A slot is about to be deleted or moved (vm->lock held): drop every mapping. */
 	void (*memslots_changed)(struct kagami_vm *vm);
+	/*
+	 * Dirty logging (vm->lock held; the core flushes the TLBs): logging
+	 * starts on a slot (no vCPU in the guest): drop its 2 MiB mappings, and
+	 * with protect write-protect every page it maps; write-protect the pages
+	 * slot->base_gfn + first + each set bit of mask.
+	 */
+	void (*dirty_log_start)(struct kagami_vm *vm, const struct kagami_memslot *slot,
+				bool protect);
+	void (*write_protect)(struct kagami_vm *vm, const struct kagami_memslot *slot, u64 first,
+			      unsigned long mask);
 	/* KVM_RUN: 0 with vcpu->run filled for userspace, or -errno (-EINTR: signal). */
 	int (*vcpu_run)(struct kagami_vcpu *vcpu);
 	/* KVM_GET/SET_REGS and KVM_GET/SET_SREGS (vcpu->mutex held). */

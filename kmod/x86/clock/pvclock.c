@@ -32,6 +32,8 @@ static int kvmclock_access(struct kagami_vm *vm, u64 gpa, void *data, unsigned i
 		if (write ? copy_to_user((void __user *)hva, buf, n) :
 			    copy_from_user(buf, (const void __user *)hva, n))
 			return -EFAULT;
+		if (write)
+			kagami_mark_page_dirty(vm, gpa);
 		gpa += n;
 		buf += n;
 		len -= n;

@@ -149,6 +149,9 @@ int kagami_access_linear(struct kagami_vm *vm, const struct kagami_paging *p, u6
 			r = copy_from_user(buf, (const void __user *)hva, chunk) ? -EFAULT : 0;
 		if (r)
 			return r;
+		/* After the write, as KVM: a log read in between sees it again. */
+		if (write)
+			kagami_mark_page_dirty(vm, gpa);
 		gva += chunk;
 		buf += chunk;
 		len -= chunk;

@@ -8,24 +8,7 @@
 #include <asm/io.h>
 #include <asm/msr.h>
 
-#include "x86/svm/svm.h"
-
-/*
- * Long-mode page-table entries; the CPU walks them as user accesses, so every
- * level has U. Leaves are write-back (PAT index 0) and carry A and D so the
- * CPU never writes them.
- */
-#define NPT_P		BIT_ULL(0)
-#define NPT_RW		BIT_ULL(1)
-#define NPT_US		BIT_ULL(2)
-#define NPT_A		BIT_ULL(5)
-#define NPT_D		BIT_ULL(6)
-#define NPT_PS		BIT_ULL(7)	/* a 2 MiB leaf in a level-2 table */
-#define NPT_ADDR	GENMASK_ULL(51, 12)
-#define NPT_TABLE	(NPT_P | NPT_RW | NPT_US | NPT_A)
-#define NPT_LEVELS	4
-#define NPT_GPA_BITS	48
-#define NPT_HUGE_PAGES	(PMD_SIZE / PAGE_SIZE)
+#include "x86/svm/npt.h"
 
 static u64 *npt_alloc_table(void)
 {
@@ -42,11 +25,12 @@ static void npt_free_table(u64 *table)
 	atomic_dec(&kagami_stats.pages);
 }
 
-static void npt_unpin(u64 leaf, unsigned long npages)
+void npt_unpin(u64 leaf, unsigned long npages)
 {
 	struct page *page = pfn_to_page((leaf & NPT_ADDR) >> PAGE_SHIFT);
 
-	unpin_user_page_range_dirty_lock(page, npages, leaf & NPT_RW);
+	/* Written, or writable before dirty logging protected it. */
+	unpin_user_page_range_dirty_lock(page, npages, leaf & (NPT_RW | NPT_HOST_W));
 	atomic_sub(npages, &kagami_stats.pinned);
 	if (npages > 1)
 		atomic_dec(&kagami_stats.huge);
@@ -126,17 +110,32 @@ void svm_memslots_changed(struct kagami_vm *vm)
 	up_write(&vm->run_sem);
 }
 
-static u64 *npt_entry(u64 *table, u64 gpa, int level)
+/*
+ * The leaf that maps gpa (vm->lock held) and its level, 1 or 2; NULL when
+ * nothing maps it.
+ */
+u64 *npt_leaf(struct svm_vm *svm_vm, u64 gpa, int *level)
 {
-	return &table[(gpa >> (PAGE_SHIFT + 9 * (level - 1))) & 511];
+	u64 *table = svm_vm->npt_root;
+	u64 *entry;
+
+	for (*level = NPT_LEVELS; ; (*level)--) {
+		entry = npt_entry(table, gpa, *level);
+		if (!(*entry & NPT_P))
+			return NULL;
+		if (*level == 1 || (*entry & NPT_PS))
+			return entry;
+		table = __va(*entry & NPT_ADDR);
+	}
 }
 
 /*
  * Installs gpa -> hpa as a leaf at leaf_level, 1 (4 KiB) or 2 (2 MiB), with
- * vm->lock held. 0, -EEXIST if something maps gpa at that level already (a
- * 2 MiB leaf, or for a 2 MiB leaf a table of 4 KiB ones), or -ENOMEM.
+ * vm->lock held; rights are NPT_RW and NPT_HOST_W or neither. 0, -EEXIST if
+ * something maps gpa at that level already (a 2 MiB leaf, or for a 2 MiB leaf
+ * a table of 4 KiB ones), or -ENOMEM.
  */
-static int npt_map(struct svm_vm *svm_vm, u64 gpa, u64 hpa, bool writable, int leaf_level)
+static int npt_map(struct svm_vm *svm_vm, u64 gpa, u64 hpa, u64 rights, int leaf_level)
 {
 	u64 *table = svm_vm->npt_root;
 	u64 *entry;
@@ -158,17 +157,16 @@ static int npt_map(struct svm_vm *svm_vm, u64 gpa, u64 hpa, bool writable, int l
 	entry = npt_entry(table, gpa, leaf_level);
 	if (*entry & NPT_P)
 		return -EEXIST;
-	*entry = hpa | NPT_P | NPT_US | NPT_A | NPT_D | (writable ? NPT_RW : 0) |
-		 (leaf_level == 2 ? NPT_PS : 0);
+	*entry = hpa | NPT_P | NPT_US | NPT_A | NPT_D | rights | (leaf_level == 2 ? NPT_PS : 0);
 	return 0;
 }
 
-static const struct kagami_memslot *npt_find_slot(struct kagami_vm *vm, u64 gfn)
+static struct kagami_memslot *npt_find_slot(struct kagami_vm *vm, u64 gfn)
 {
 	int i;
 
 	for (i = 0; i < KAGAMI_MAX_MEMSLOTS; i++) {
-		const struct kagami_memslot *s = &vm->slots[i];
+		struct kagami_memslot *s = &vm->slots[i];
 
 		if (s->npages && gfn >= s->base_gfn && gfn - s->base_gfn < s->npages)
 			return s;
@@ -199,7 +197,8 @@ static int npt_map_huge(struct kagami_vm *vm, const struct kagami_memslot *slot,
 	unsigned long pfn;
 	int i, n;
 
-	if (!folio_test_large(folio) || folio_size(folio) < PMD_SIZE)
+	/* Dirty logging tracks 4 KiB pages. */
+	if (slot->dirty_bitmap || !folio_test_large(folio) || folio_size(folio) < PMD_SIZE)
 		return -ENOENT;
 	if (gfn < slot->base_gfn || gfn + NPT_HUGE_PAGES > slot->base_gfn + slot->npages)
 		return -ENOENT;
@@ -211,7 +210,8 @@ static int npt_map_huge(struct kagami_vm *vm, const struct kagami_memslot *slot,
 		if (page_to_pfn(pages[i]) != pfn + i)
 			break;
 	if (i == NPT_HUGE_PAGES && IS_ALIGNED(pfn, NPT_HUGE_PAGES) &&
-	    !npt_map(svm_vm, gfn << PAGE_SHIFT, PFN_PHYS(pfn), gup_flags & FOLL_WRITE, 2)) {
+	    !npt_map(svm_vm, gfn << PAGE_SHIFT, PFN_PHYS(pfn),
+		     gup_flags & FOLL_WRITE ? NPT_RW | NPT_HOST_W : 0, 2)) {
 		atomic_add(NPT_HUGE_PAGES, &kagami_stats.pinned);
 		atomic_inc(&kagami_stats.huge);
 		return 0;
@@ -223,15 +223,22 @@ static int npt_map_huge(struct kagami_vm *vm, const struct kagami_memslot *slot,
 /*
  * Pins the VMM page behind gpa and maps it (vm->lock held). The pin keeps the
  * page for as long as the mapping exists, even if the VMM unmaps it: the
- * guest then keeps the old page, never freed memory.
+ * guest then keeps the old page, never freed memory. A page of a writable
+ * slot is pinned writable; in a logging slot it is mapped writable, and
+ * logged dirty, only for a write.
  */
-static int npt_map_slot_page(struct kagami_vm *vm, const struct kagami_memslot *slot, u64 gpa)
+static int npt_map_slot_page(struct kagami_vm *vm, struct kagami_memslot *slot, u64 gpa,
+			     bool write)
 {
 	unsigned long hva = npt_slot_hva(slot, gpa >> PAGE_SHIFT);
 	bool writable = !(slot->flags & KVM_MEM_READONLY);
 	unsigned int gup_flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
+	u64 rights = writable ? NPT_HOST_W : 0;
 	struct page *page;
 	int r;
+
+	if (writable && (write || !slot->dirty_bitmap))
+		rights |= NPT_RW;
 
 	r = pin_user_pages_fast(hva, 1, gup_flags, &page);
 	if (r != 1)
@@ -241,10 +248,12 @@ static int npt_map_slot_page(struct kagami_vm *vm, const struct kagami_memslot *
 		return 0;
 	}
 	atomic_inc(&kagami_stats.pinned);
-	r = npt_map(vm->vendor, gpa & PAGE_MASK, page_to_phys(page), writable, 1);
+	r = npt_map(vm->vendor, gpa & PAGE_MASK, page_to_phys(page), rights, 1);
 	if (r) {
 		unpin_user_page(page);
 		atomic_dec(&kagami_stats.pinned);
+	} else if (write) {
+		kagami_mark_slot_page_dirty(slot, gpa >> PAGE_SHIFT);
 	}
 	return r == -EEXIST ? 0 : r;
 }
@@ -253,8 +262,9 @@ static int npt_map_slot_page(struct kagami_vm *vm, const struct kagami_memslot *
 int svm_handle_npf(struct kagami_vcpu *vcpu)
 {
 	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+	bool write = c->exit_info_1 & SVM_NPF_WRITE;
 	struct kagami_vm *vm = vcpu->vm;
-	const struct kagami_memslot *slot;
+	struct kagami_memslot *slot;
 	u64 gpa = c->exit_info_2;
 	int r;
 
@@ -262,12 +272,16 @@ int svm_handle_npf(struct kagami_vcpu *vcpu)
 		return svm_emulate_mmio(vcpu, gpa);
 	mutex_lock(&vm->lock);
 	slot = npt_find_slot(vm, gpa >> PAGE_SHIFT);
-	if (!slot || ((c->exit_info_1 & SVM_NPF_WRITE) && (slot->flags & KVM_MEM_READONLY))) {
+	if (!slot || (write && (slot->flags & KVM_MEM_READONLY))) {
 		/* Not RAM, or a write to ROM: the VMM emulates it, as KVM. */
 		mutex_unlock(&vm->lock);
 		return svm_emulate_mmio(vcpu, gpa);
 	}
-	r = npt_map_slot_page(vm, slot, gpa);
+	if (npt_unprotect(vm, slot, gpa)) {
+		mutex_unlock(&vm->lock);
+		return 1;
+	}
+	r = npt_map_slot_page(vm, slot, gpa, write);
 	mutex_unlock(&vm->lock);
 	if (r == -EFAULT || r == -ENOMEM || r == -EINTR)
 		return r;

@@ -159,8 +159,9 @@ static bool svm_enter_guest(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 	svm_fxrstor(svm->fpu);
 	svm_assign_asid(svm, cpu);
 	svm_load_guest_host_state(svm);
-	if (svm->npt_generation != vcpu->vm->npt_generation) {
+	if (svm->npt_generation != vcpu->vm->npt_generation || svm->tlb_flush) {
 		svm->npt_generation = vcpu->vm->npt_generation;
+		svm->tlb_flush = false;
 		vmcb->control.tlb_control = VMCB_TLB_FLUSH_ALL;
 	}
 	vmcb->control.clean = 0;	/* kagami does not track what it changed */
@@ -197,6 +198,9 @@ static int svm_before_entry(struct kagami_vcpu *vcpu, struct svm_vcpu *svm)
 
 	if (kagami_vcpu_check_request(vcpu, KAGAMI_REQ_CLOCK))
 		kagami_kvmclock_before_entry(vcpu);
+	/* Nested page table entries lost rights (core/dirty.c): flush at the next VMRUN. */
+	if (kagami_vcpu_check_request(vcpu, KAGAMI_REQ_TLB_FLUSH))
+		svm->tlb_flush = true;
 	/*
 	 * Cleared before any event is looked at, the MP state's INIT/SIPI/NMI
 	 * included: one made pending after its check sets it again, and the entry

@@ -53,6 +53,7 @@ struct svm_vcpu {
 	int cpu;			/* (v) physical CPU of the last VMRUN, -1 before */
 	u64 asid_generation;		/* (v) of svm_cpu.asid_generation at assignment */
 	u64 npt_generation;		/* (v) the VM's NPT generation last seen */
+	bool tlb_flush;			/* (v) KAGAMI_REQ_TLB_FLUSH seen: flush at the next VMRUN */
 	u64 tsc_aux;			/* (v) MSR TSC_AUX (not loaded into the CPU yet) */
 	u64 misc_enable;		/* (v) MSR MISC_ENABLE */
 	u64 apic_base;			/* (v) MSR APIC_BASE without a LAPIC, fixed */
@@ -177,6 +178,10 @@ int svm_exit_hlt_in_kernel(struct kagami_vcpu *vcpu);
 int svm_vm_init(struct kagami_vm *vm);
 void svm_vm_destroy(struct kagami_vm *vm);
 void svm_memslots_changed(struct kagami_vm *vm);
+void svm_dirty_log_start(struct kagami_vm *vm, const struct kagami_memslot *slot,
+			 bool protect);
+void svm_write_protect(struct kagami_vm *vm, const struct kagami_memslot *slot, u64 first,
+		       unsigned long mask);
 int svm_handle_npf(struct kagami_vcpu *vcpu);
 
 /* mmio.c */

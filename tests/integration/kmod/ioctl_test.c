@@ -169,7 +169,8 @@ static void test_memory_slots(int vm, char *buf) {
   EXPECT_ERR(set_region(vm, 1, 0, 0, 0, 0), EINVAL);               /* delete again */
   EXPECT_EQ(set_region(vm, 2, KVM_MEM_READONLY, 0x200000, 4 * PAGE, u), 0);
   EXPECT_ERR(set_region(vm, 2, 0, 0x200000, 4 * PAGE, u), EINVAL); /* readonly flip */
-  EXPECT_ERR(set_region(vm, 3, KVM_MEM_LOG_DIRTY_PAGES, 0x300000, PAGE, u), EINVAL);
+  EXPECT_EQ(set_region(vm, 3, KVM_MEM_LOG_DIRTY_PAGES, 0x300000, PAGE, u), 0);
+  EXPECT_EQ(set_region(vm, 3, 0, 0, 0, 0), 0); /* a logging slot, deleted */
   EXPECT_ERR(set_region(vm, 3, 1u << 5, 0x300000, PAGE, u), EINVAL);
   EXPECT_ERR(set_region(vm, 64, 0, 0x300000, PAGE, u), EINVAL);
   EXPECT_ERR(set_region(vm, 0x10000, 0, 0x300000, PAGE, u), EINVAL); /* address space 1 */

@@ -65,6 +65,7 @@ int case_threads_killed(void);
 int case_vm_fd_closed(void);
 int case_slot_delete_running(void);
 int case_munmap_running(void);
+int case_dirty_log_running(void);
 /* Interrupt machinery (stress_irq.c). */
 int case_gsi_routing(void);
 int case_irqfd_closed(void);

@@ -201,6 +201,63 @@ int case_munmap_running(void) {
   return 0;
 }
 
+/* One random dirty-log operation on t (slot 0: the guest's RAM, slot 1: extra memory). */
+static int dirty_log_op(struct tiny_vm *t, uint8_t *extra, uint64_t *bitmap) {
+  struct kvm_userspace_memory_region ram = {
+      .slot = 0, .memory_size = GUEST_MEM, .userspace_addr = (uintptr_t)t->mem};
+  struct kvm_userspace_memory_region more = {
+      .slot = 1, .memory_size = 0x10000, .userspace_addr = (uintptr_t)extra};
+  struct kvm_enable_cap cap = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, .args = {rng_below(4)}};
+  struct kvm_dirty_log get = {.slot = (uint32_t)rng_below(3), .dirty_bitmap = bitmap};
+  struct kvm_clear_dirty_log clear = {.slot = (uint32_t)rng_below(3),
+                                      .first_page = rng_below(2) ? rng_interesting() : 0,
+                                      .num_pages = (uint32_t)rng_interesting(),
+                                      .dirty_bitmap = rng_pointer(bitmap, 64)};
+  switch (rng_below(6)) {
+    case 0:
+      ram.flags = rng_below(2) ? KVM_MEM_LOG_DIRTY_PAGES : 0;
+      return ioctl(t->vm, KVM_SET_USER_MEMORY_REGION, &ram) != 0; /* a flags change */
+    case 1:
+      more.flags = (uint32_t)rng_below(4);
+      more.guest_phys_addr = rng_below(2) ? 0x20000 : 0x40000 + (rng_below(16) << 16);
+      more.memory_size = rng_below(3) ? 0x10000 : 0;
+      ioctl(t->vm, KVM_SET_USER_MEMORY_REGION, &more); /* created, moved or deleted */
+      return 0;
+    case 2: ioctl(t->vm, KVM_ENABLE_CAP, &cap); return 0;
+    case 3:
+      if (rng_below(4) == 0) get.dirty_bitmap = rng_pointer(bitmap, 64);
+      if (rng_below(8) == 0) get.slot = (uint32_t)rng();
+      /* Slot 0 with a good buffer answers 0 or ENOENT (not logging), never anything else. */
+      return ioctl(t->vm, KVM_GET_DIRTY_LOG, &get) && get.slot == 0 && get.dirty_bitmap == bitmap &&
+             errno != ENOENT;
+    default: ioctl(t->vm, KVM_CLEAR_DIRTY_LOG, &clear); return 0;
+  }
+}
+
+/* Dirty logging turned on and off, read, cleared and its slots moved while vCPUs write. */
+int case_dirty_log_running(void) {
+  /* rng_pointer() may point up to 64 bytes in: GET writes up to 8 bytes from there. */
+  static uint64_t bitmap[16];
+  int bad = 0;
+  while (!case_time_up() && !bad) {
+    struct tiny_vm t;
+    struct runner r[8];
+    pthread_t th[8];
+    if (tiny_vm_create(&t, guest_sweep, sizeof(guest_sweep), 1 + (int)rng_below(2))) return 1;
+    uint8_t *extra = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    start_runners(&t, r, th);
+    for (int i = 0; i < 200 && !case_time_up() && !bad; i++) {
+      bad = dirty_log_op(&t, extra, bitmap);
+      if (bad) printf("  dirty-log op %d: errno %d\n", i, errno);
+      if (rng_below(4) == 0) usleep(rng_below(2000));
+    }
+    stop_runners(&t, r, th);
+    tiny_vm_destroy(&t);
+    munmap(extra, 0x10000);
+  }
+  return bad;
+}
+
 /* Killed with SIGKILL by the parent: a spinning guest (or a triple-faulting one, re-run). */
 int case_spin_until_killed(void) {
   struct tiny_vm t;

@@ -38,6 +38,7 @@ static const struct stress_case cases[] = {
     {"vm-fd-closed", case_vm_fd_closed, 0, 0},
     {"slot-delete-running", case_slot_delete_running, 0, 0},
     {"munmap-running", case_munmap_running, 0, 0},
+    {"dirty-log-running", case_dirty_log_running, 0, 0},
     {"gsi-routing", case_gsi_routing, 0, 0},
     {"irqfd-closed", case_irqfd_closed, 0, 0},
     {"ioeventfd-closed", case_ioeventfd_closed, 0, 0},
