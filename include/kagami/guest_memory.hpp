@@ -1,7 +1,9 @@
 // Guest RAM: one memfd mapped shared, laid out as a PC's memory map.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -47,19 +49,51 @@ class GuestMemory {
   // is not wholly inside one RAM region.
   uint8_t* host_address(uint64_t gpa, uint64_t len) const;
 
-  // Copy to/from guest RAM; false (nothing copied) when the range is not RAM.
+  // Copy to/from guest RAM; false (nothing copied) when the range is not RAM. A write marks
+  // its pages dirty while dirty tracking is on.
   bool write(uint64_t gpa, std::span<const uint8_t> data);
   bool read(uint64_t gpa, std::span<uint8_t> data) const;
 
+  // Dirty tracking of the VMM's own writes (the hypervisor tracks the guest's), for live
+  // migration. Pages are numbered over the host mapping (RamRegion::offset / 4096 + page in the
+  // region). Code that writes guest RAM through host_address() calls mark_dirty() after the
+  // write; write() does it itself. Thread-safe.
+  void start_dirty_tracking();
+  void stop_dirty_tracking();
+  bool dirty_tracking() const { return tracking_.load(std::memory_order_acquire); }
+  void mark_dirty(uint64_t gpa, uint64_t len);
+  // ORs the pages marked since the last call into `bitmap` (size() / 4096 bits, grown to that
+  // when shorter) and forgets them.
+  void take_dirty(std::vector<uint64_t>& bitmap);
+
+  // Local migration: maps `memfd` (a duplicate is kept; the caller keeps its own) with
+  // MAP_SHARED | MAP_FIXED over the current mapping, so host_base() stays. Throws
+  // std::runtime_error, the mapping unchanged, when it is not exactly size() bytes or cannot be
+  // mapped. The old memory is freed.
+  void adopt(int memfd);
+  bool adopted() const { return adopted_; }
+  // Every byte back to zero: the pages are dropped (MADV_DONTNEED / punched out of the memfd).
+  // Adopted memory is not cleared (another process owns it): fresh memory of this object's
+  // original backing is mapped in its place. Throws std::runtime_error when that fails.
+  void discard();
+
  private:
   static bool shmem_huge_pages_enabled();
-  void map_memfd();
+  void map_memfd(uint8_t* fixed = nullptr);
   void map_anonymous();
+  void map_anonymous_fixed();
+  void advise();
 
   uint64_t size_;
+  Backing backing_;
   int fd_ = -1;
   uint8_t* base_ = nullptr;
+  bool adopted_ = false;
   std::vector<RamRegion> regions_;
+  // Allocated by the first start_dirty_tracking() and kept until destruction, so a writer that
+  // saw tracking on never touches freed memory.
+  std::atomic<bool> tracking_{false};
+  std::unique_ptr<std::atomic<uint64_t>[]> dirty_;
 };
 
 }  // namespace kagami

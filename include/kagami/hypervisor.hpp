@@ -1,10 +1,11 @@
 // The hypervisor boundary: the KVM ABI spoken by /dev/kagami and /dev/kvm alike.
 //
-// vmm/hypervisor/kvm.cpp is the only code in the VMM that issues ioctls. Everything
-// above it (the machine, vCPU threads, devices) works with these three classes.
+// vmm/hypervisor/ (kvm.cpp, kvm_state.cpp) is the only code in the VMM that issues ioctls.
+// Everything above it (the machine, vCPU threads, devices) works with these three classes.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -50,6 +51,10 @@ class Hypervisor {
   const std::vector<kvm_cpuid_entry2>& supported_cpuid() const { return supported_cpuid_; }
   std::unique_ptr<Vm> create_vm();
 
+  // KVM_GET_MSR_INDEX_LIST: the MSRs whose state a vCPU carries, with the TSC and the kvm-clock
+  // MSRs added when the list lacks them. Not every one need exist on a given vCPU.
+  std::vector<uint32_t> msr_index_list() const;
+
  private:
   Hypervisor(int fd, std::string path);
   int fd_;
@@ -67,6 +72,30 @@ class Vm {
 
   void set_user_memory_region(uint32_t slot, uint64_t gpa, uint64_t size, void* host,
                               bool read_only = false);
+  struct MemoryFlags {
+    bool read_only = false;
+    bool log_dirty_pages = false;  // KVM_MEM_LOG_DIRTY_PAGES
+  };
+  void set_user_memory_region(uint32_t slot, uint64_t gpa, uint64_t size, void* host,
+                              MemoryFlags flags);
+  void delete_user_memory_region(uint32_t slot);
+
+  // KVM_ENABLE_CAP on the VM with one argument.
+  void enable_cap(uint32_t capability, uint64_t arg0);
+
+  // KVM_GET_DIRTY_LOG: the slot's dirty bitmap (bit N of word N / 64 = page N of the slot) into
+  // `bitmap`, which must hold the slot's pages. Without KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2
+  // enabled it also cleans and write-protects them; with it, clear_dirty_log() does.
+  void get_dirty_log(uint32_t slot, std::span<uint64_t> bitmap);
+  // KVM_CLEAR_DIRTY_LOG: cleans and write-protects the pages whose bits are set in `bitmap`, bit
+  // 0 being page `first_page` (a multiple of 64) of the slot; num_pages a multiple of 64 unless
+  // it reaches the end of the slot.
+  void clear_dirty_log(uint32_t slot, uint64_t first_page, uint32_t num_pages,
+                       std::span<const uint64_t> bitmap);
+
+  // KVM_GET_CLOCK / KVM_SET_CLOCK: the kvm-clock's base.
+  kvm_clock_data clock() const;
+  void set_clock(const kvm_clock_data& clock);
   void set_tss_addr(uint64_t gpa);
   int check_extension(long capability) const;
   std::unique_ptr<Vcpu> create_vcpu(unsigned id);
@@ -110,8 +139,11 @@ class Vm {
  private:
   friend class Hypervisor;
   Vm(int fd, size_t vcpu_mmap_size);
+  uint64_t slot_pages(uint32_t slot) const;
+
   int fd_;
   size_t vcpu_mmap_size_;
+  std::map<uint32_t, uint64_t> slot_sizes_;  // bytes of each memory slot set
 };
 
 // A vCPU file descriptor and its shared kvm_run page.
@@ -142,6 +174,26 @@ class Vcpu {
   kvm_lapic_state lapic() const;
   void set_lapic(const kvm_lapic_state& state);
   void set_msr(uint32_t index, uint64_t value);
+
+  // KVM_GET_MSRS / KVM_SET_MSRS: reads (fills in .data) or writes the entries in order and
+  // returns how many it did; it stops at the first MSR the vCPU refuses.
+  size_t get_msrs(std::span<kvm_msr_entry> entries) const;
+  size_t set_msrs(std::span<const kvm_msr_entry> entries);
+
+  // The rest of a vCPU's state, as the KVM ioctls of the same names. xsave needs
+  // KVM_CAP_XSAVE (else fpu), xcrs KVM_CAP_XCRS, debugregs KVM_CAP_DEBUGREGS.
+  kvm_xsave xsave() const;
+  void set_xsave(const kvm_xsave& xsave);
+  kvm_fpu fpu() const;
+  void set_fpu(const kvm_fpu& fpu);
+  kvm_xcrs xcrs() const;
+  void set_xcrs(const kvm_xcrs& xcrs);
+  kvm_vcpu_events vcpu_events() const;
+  void set_vcpu_events(const kvm_vcpu_events& events);
+  kvm_mp_state mp_state() const;
+  void set_mp_state(const kvm_mp_state& state);
+  kvm_debugregs debugregs() const;
+  void set_debugregs(const kvm_debugregs& debugregs);
 
  private:
   friend class Vm;

@@ -23,28 +23,32 @@ std::string size_text(uint64_t bytes) {
 
 }  // namespace
 
-GuestMemory::GuestMemory(uint64_t size, Backing backing) : size_(size) {
+GuestMemory::GuestMemory(uint64_t size, Backing backing) : size_(size), backing_(backing) {
   if (size < kMinSize || size > kMaxSize)
     throw std::runtime_error("guest memory " + size_text(size) + " is out of range (" +
                              mib(kMinSize) + " to " + mib(kMaxSize) + ")");
   if (size % 4096)
     throw std::runtime_error("guest memory " + size_text(size) + " is not a multiple of 4 KiB");
 
-  if (backing == Backing::kAuto)
-    backing = shmem_huge_pages_enabled() ? Backing::kMemfd : Backing::kAnonymous;
-  if (backing == Backing::kMemfd)
+  if (backing_ == Backing::kAuto)
+    backing_ = shmem_huge_pages_enabled() ? Backing::kMemfd : Backing::kAnonymous;
+  if (backing_ == Backing::kMemfd)
     map_memfd();
   else
     map_anonymous();
-  // Guest RAM is large and sparse: keep it out of core dumps.
-  madvise(base_, size, MADV_DONTDUMP);
-  // Huge pages where the host gives them: KVM and kagami.ko then map the guest with 2 MiB
-  // nested-page-table leaves, one fault per 2 MiB instead of per 4 KiB.
-  madvise(base_, size, MADV_HUGEPAGE);
+  advise();
 
   uint64_t low = size < kPciHoleStart ? size : kPciHoleStart;
   regions_.push_back({0, low, 0});
   if (size > low) regions_.push_back({kPciHoleEnd, size - low, low});
+}
+
+void GuestMemory::advise() {
+  // Guest RAM is large and sparse: keep it out of core dumps.
+  madvise(base_, size_, MADV_DONTDUMP);
+  // Huge pages where the host gives them: KVM and kagami.ko then map the guest with 2 MiB
+  // nested-page-table leaves, one fault per 2 MiB instead of per 4 KiB.
+  madvise(base_, size_, MADV_HUGEPAGE);
 }
 
 bool GuestMemory::shmem_huge_pages_enabled() {
@@ -56,7 +60,8 @@ bool GuestMemory::shmem_huge_pages_enabled() {
   return false;
 }
 
-void GuestMemory::map_memfd() {
+// At `fixed` (MAP_FIXED, replacing what is mapped there) when given, else anywhere.
+void GuestMemory::map_memfd(uint8_t* fixed) {
   fd_ = memfd_create("kagami-guest-ram", MFD_CLOEXEC);
   if (fd_ < 0)
     throw std::runtime_error(std::string("cannot create guest memory: memfd_create: ") +
@@ -64,14 +69,17 @@ void GuestMemory::map_memfd() {
   if (ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
     int err = errno;
     close(fd_);
+    fd_ = -1;
     throw std::runtime_error("cannot provide " + mib(size_) +
                              " of guest memory: ftruncate: " + strerror(err));
   }
   // MAP_NORESERVE: RAM is backed lazily, as the guest touches it.
-  void* p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd_, 0);
+  void* p = mmap(fixed, size_, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_NORESERVE | (fixed ? MAP_FIXED : 0), fd_, 0);
   if (p == MAP_FAILED) {
     int err = errno;
     close(fd_);
+    fd_ = -1;
     throw std::runtime_error("cannot map " + mib(size_) + " of guest memory: " + strerror(err));
   }
   base_ = static_cast<uint8_t*>(p);
@@ -111,6 +119,8 @@ bool GuestMemory::write(uint64_t gpa, std::span<const uint8_t> data) {
   uint8_t* dst = host_address(gpa, data.size());
   if (!dst) return false;
   if (!data.empty()) std::memcpy(dst, data.data(), data.size());
+  // After the copy: a page collected between a mark and the copy would go without it.
+  mark_dirty(gpa, data.size());
   return true;
 }
 

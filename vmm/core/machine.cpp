@@ -1,8 +1,7 @@
 // A virtual machine: builds memory, devices and vCPUs, runs them, stops them in order.
 #include "core/machine.hpp"
 
-#include <cpuid.h>
-
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
@@ -12,6 +11,7 @@
 #include "core/pc_interrupts.hpp"
 #include "core/register_dump.hpp"
 #include "core/vcpu_thread.hpp"
+#include "core/vcpu_throttle.hpp"
 #include "debug_exit.hpp"
 #include "e820.hpp"
 #include "fw_cfg.hpp"
@@ -46,25 +46,6 @@ kvm_segment flat_segment(uint16_t selector, uint8_t type) {
   return s;
 }
 
-// KVM reports the brand-string leaves (0x80000002..4) as zeros; guests print them and
-// some check them. Pass the host's through, as QEMU's -cpu host does.
-void fill_brand_string(kvm_cpuid_entry2& e) {
-  if (e.eax | e.ebx | e.ecx | e.edx) return;
-  unsigned a, b, c, d;
-  if (!__get_cpuid(e.function, &a, &b, &c, &d) || (a | b | c | d) == 0) {
-    // No brand on the host either: name the virtual CPU after us.
-    char brand[48] = "kagami virtual CPU";
-    std::memcpy(&a, brand + 16 * (e.function - 0x80000002) + 0, 4);
-    std::memcpy(&b, brand + 16 * (e.function - 0x80000002) + 4, 4);
-    std::memcpy(&c, brand + 16 * (e.function - 0x80000002) + 8, 4);
-    std::memcpy(&d, brand + 16 * (e.function - 0x80000002) + 12, 4);
-  }
-  e.eax = a;
-  e.ebx = b;
-  e.ecx = c;
-  e.edx = d;
-}
-
 }  // namespace
 
 Machine::Machine(const MachineConfig& config, Hypervisor& hypervisor, EventLoop& loop,
@@ -73,19 +54,24 @@ Machine::Machine(const MachineConfig& config, Hypervisor& hypervisor, EventLoop&
       hypervisor_(hypervisor),
       loop_(loop),
       console_(console),
-      memory_(config.memory) {
-  load_kernel();
+      memory_(config.memory,
+              config.shared_memory ? GuestMemory::Backing::kMemfd : GuestMemory::Backing::kAuto) {
+  if (config_.incoming)
+    linux_ = is_bzimage(config_.kernel) && !is_multiboot(config_.kernel);
+  else
+    load_kernel();
   vm_ = hypervisor_.create_vm();
   vm_->set_tss_addr(kTssAddress);
-  uint32_t slot = 0;
-  for (const RamRegion& r : memory_.regions())
-    vm_->set_user_memory_region(slot++, r.gpa, r.size, memory_.host_base() + r.offset);
+  add_memory_slots(false);
   build_interrupts();
   build_devices();
   create_vcpus();
+  // What discard() returns to after a failed incoming migration.
+  if (config_.incoming) initial_state_ = save_state_now();
 }
 
 Machine::~Machine() {
+  stop_throttle();
   if (!threads_.empty()) {
     request_stop({MachineExit::Reason::kFatal, kExitInternalError, "machine destroyed"});
     for (auto& t : threads_) t->join();
@@ -205,75 +191,30 @@ void Machine::attach_test_interrupts() {
       {test_irq_->mmio_doorbell_eventfd(), TestIrqDevice::kDefaultMmioBase, 4, false, {}});
 }
 
-// The topology kagami presents: one socket of `cpus` cores, one thread each; APIC ID = index.
-std::vector<kvm_cpuid_entry2> Machine::guest_cpuid(unsigned vcpu_id) const {
-  std::vector<kvm_cpuid_entry2> entries = hypervisor_.supported_cpuid();
-  const unsigned cpus = config_.cpus;
-  const bool tsc_deadline =
-      interrupts_ && hypervisor_.check_extension(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
-  unsigned core_bits = 0;
-  while ((1u << core_bits) < cpus) core_bits++;
-  for (kvm_cpuid_entry2& e : entries) {
-    switch (e.function) {
-      case 0x1:  // initial APIC ID, logical processor count, "running on a hypervisor"
-        e.ebx = (e.ebx & 0x0000ffff) | (vcpu_id << 24) | ((cpus & 0xff) << 16);
-        e.ecx |= 1u << 31;
-        // KVM leaves TSC-deadline out of KVM_GET_SUPPORTED_CPUID although its in-kernel local
-        // APIC has it: the VMM announces it (as QEMU does) when KVM_CAP_TSC_DEADLINE_TIMER says so.
-        if (tsc_deadline) e.ecx |= 1u << 24;
-        if (cpus > 1)
-          e.edx |= 1u << 28;  // HTT: the count in EBX is valid
-        else
-          e.edx &= ~(1u << 28);
-        break;
-      case 0x4:  // Intel: cores per package, no sharing of the caches beyond one core
-        if (e.eax & 0x1f) e.eax = (e.eax & 0x03ffc3ff) | ((cpus - 1) << 26);
-        break;
-      case 0xb:  // x2APIC topology: level 0 threads (1), level 1 cores
-      case 0x1f:
-        if (e.index == 0) {
-          e.eax = 0;
-          e.ebx = 1;
-          e.ecx = 1u << 8;
-        } else if (e.index == 1) {
-          e.eax = core_bits;
-          e.ebx = cpus;
-          e.ecx = 1 | (2u << 8);
-        } else {
-          e.eax = e.ebx = 0;
-          e.ecx = e.index;
-        }
-        e.edx = vcpu_id;
-        break;
-      case 0x80000001:  // CmpLegacy: the cores of leaf 1 are cores, not threads
-        if (cpus > 1)
-          e.ecx |= 1u << 1;
-        else
-          e.ecx &= ~(1u << 1);
-        break;
-      case 0x80000008:  // AMD: cores per package and the APIC ID bits that number them
-        e.ecx = (e.ecx & ~0xf0ffu) | (core_bits << 12) | (cpus - 1);
-        break;
-      case 0x80000002:
-      case 0x80000003:
-      case 0x80000004: fill_brand_string(e); break;
-      default: break;
-    }
-  }
-  return entries;
+// Slot n is RAM region n; dirty logging on or off.
+void Machine::add_memory_slots(bool log_dirty) {
+  uint32_t slot = 0;
+  for (const RamRegion& r : memory_.regions())
+    vm_->set_user_memory_region(slot++, r.gpa, r.size, memory_.host_base() + r.offset,
+                                Vm::MemoryFlags{.log_dirty_pages = log_dirty});
 }
 
 void Machine::create_vcpus() {
   for (unsigned id = 0; id < config_.cpus; id++) {
     std::unique_ptr<Vcpu> vcpu = vm_->create_vcpu(id);
     // Before anything else: without CPUID, KVM refuses EFER.LME and long mode.
-    vcpu->set_cpuid(guest_cpuid(id));
+    cpuid_.push_back(guest_cpuid(id));
+    vcpu->set_cpuid(cpuid_.back());
+    // Which MSRs migrate: probed on the first vCPU before it has any state worth keeping.
+    if (id == 0)
+      vcpu_layout_ = VcpuStateLayout::probe(hypervisor_, *vm_, *vcpu, interrupts_ != nullptr);
     // TSC 0 on every vCPU: KVM takes a host-initiated write of 0 as "keep the vCPUs' TSCs in
     // step" (as QEMU does at reset). Otherwise vCPUs created more than a second apart (a slow
     // host) get unrelated TSCs and Linux marks the TSC unstable.
     vcpu->set_msr(kMsrTsc, 0);
     // With the local APICs in the kernel the other vCPUs wait for INIT and SIPI, as on a PC.
-    if (id == 0 || !interrupts_) set_boot_state(*vcpu);
+    // An incoming guest's state comes with it (load_state).
+    if (!config_.incoming && (id == 0 || !interrupts_)) set_boot_state(*vcpu);
     vcpus_.push_back(std::move(vcpu));
   }
 }
@@ -333,9 +274,14 @@ MachineExit Machine::run() {
   }
   for (auto& vcpu : vcpus_) threads_.push_back(std::make_unique<VcpuThread>(*this, *vcpu));
   for (auto& t : threads_) t->start();
+  {
+    std::lock_guard guard(throttle_lock_);
+    throttle_allowed_ = true;
+  }
 
   loop_.run();  // until request_stop
 
+  stop_throttle();
   for (auto& t : threads_) t->join();
   threads_.clear();
   console_.stop_input();
@@ -354,6 +300,13 @@ MachineExit Machine::run() {
   return exit;
 }
 
+// Before the vCPU threads go: the throttle's thread kicks them.
+void Machine::stop_throttle() {
+  std::lock_guard guard(throttle_lock_);
+  throttle_allowed_ = false;
+  throttle_.reset();
+}
+
 void Machine::request_stop(MachineExit exit) {
   {
     std::lock_guard guard(state_lock_);
@@ -368,7 +321,9 @@ void Machine::request_stop(MachineExit exit) {
 
 void Machine::pause() {
   std::unique_lock guard(state_lock_);
+  pause_count_++;
   pause_requested_.store(true, std::memory_order_release);
+  state_changed_.notify_all();  // a throttled vCPU sleeping in throttle_sleep() parks at once
   for (auto& t : threads_) t->kick();
   state_changed_.wait(guard, [this] { return parked_ >= running_threads_ || stop_requested(); });
 }
@@ -376,9 +331,22 @@ void Machine::pause() {
 void Machine::resume() {
   {
     std::lock_guard guard(state_lock_);
+    if (pause_count_ == 0) return;
+    if (--pause_count_ > 0) return;
     pause_requested_.store(false, std::memory_order_release);
   }
   state_changed_.notify_all();
+}
+
+bool Machine::paused() const {
+  std::lock_guard guard(state_lock_);
+  return pause_count_ > 0;
+}
+
+void Machine::throttle_sleep(uint64_t ns) {
+  std::unique_lock guard(state_lock_);
+  state_changed_.wait_for(guard, std::chrono::nanoseconds(ns),
+                          [this] { return pause_requested() || stop_requested() || !throttling_; });
 }
 
 void Machine::park_vcpu() {

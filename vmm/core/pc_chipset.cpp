@@ -34,6 +34,12 @@ PcChipset::PcChipset(GuestMemory& memory, Bus& io, Bus& mmio, PcInterrupts& inte
     throw std::runtime_error("acpi tables: cannot place them at the RSDP address in guest RAM");
 }
 
+void PcChipset::add_devices(std::vector<NamedDevice>& out) const {
+  out.push_back({"pci", pci_.get()});
+  out.push_back({"acpi-pm", pm_.get()});
+  out.push_back({"reset@cf9", reset_.get()});
+}
+
 void PcChipset::assign_pci_resources() {
   assign_pci_bars(*pci_);
 }

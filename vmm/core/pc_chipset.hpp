@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "acpi/acpi_pm.hpp"
 #include "acpi/reset_control.hpp"
+#include "core/device_state.hpp"
 #include "irqchip/ioapic.hpp"
 #include "irqchip/shared_irq_line.hpp"
 #include "kagami/bus.hpp"
@@ -34,6 +36,8 @@ class PcChipset {
   PciRoot& pci() { return *pci_; }
   // After every PCI device is added, before the vCPUs run: addresses for every BAR.
   void assign_pci_resources();
+  // The state nodes of the PCI root (with its devices), the ACPI PM block and the reset register.
+  void add_devices(std::vector<NamedDevice>& out) const;
   // The fixed-feature power button: the guest shuts down when it handles it.
   void press_power_button() { pm_->press_power_button(); }
 

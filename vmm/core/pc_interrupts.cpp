@@ -32,6 +32,13 @@ void PcInterrupts::attach(Bus& io, Bus& mmio) {
   port61_->attach(io);
 }
 
+void PcInterrupts::add_devices(std::vector<NamedDevice>& out) const {
+  out.push_back({"ioapic@fec00000", ioapic_.get()});
+  out.push_back({"pic", pic_.get()});
+  out.push_back({"pit@40", pit_.get()});
+  out.push_back({"port61@61", port61_.get()});
+}
+
 void PcInterrupts::before_run(Vcpu& boot_vcpu) {
   kvm_run* run = boot_vcpu.run_page();
   // Once per KVM_RUN of the boot vCPU: ask the PIC again only after an acknowledge.

@@ -10,8 +10,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "core/deadline_timer.hpp"
+#include "core/device_state.hpp"
 #include "core/event_loop.hpp"
 #include "irqchip/i8254.hpp"
 #include "irqchip/i8259.hpp"
@@ -48,6 +50,10 @@ class PcInterrupts final : private MsiSink {
   // An MSI route of its own for an irqfd (gsi at or above Ioapic::kPins), kept in every routing
   // table this class writes. Thread-safe; rewrites KVM's table at once.
   void set_msi_route(uint32_t gsi, uint64_t address, uint32_t data);
+
+  // The controllers' state nodes, in the order they load: the IOAPIC before the PIC and the
+  // PIT, which drive its pins.
+  void add_devices(std::vector<NamedDevice>& out) const;
 
   // KVM_EXIT_IOAPIC_EOI: the guest ended a level-triggered IOAPIC interrupt.
   void ioapic_eoi(uint8_t vector) { ioapic_->end_of_interrupt(vector); }

@@ -60,6 +60,11 @@ void VcpuThread::kick() {
   if (started_.load() && thread_.joinable()) pthread_kill(handle_.load(), kKickSignal);
 }
 
+void VcpuThread::throttle(uint64_t ns) {
+  throttle_ns_.store(ns, std::memory_order_release);
+  kick();
+}
+
 void VcpuThread::loop() {
   // Termination signals belong to the event loop's thread; the kick must get through.
   sigset_t blocked;
@@ -83,6 +88,8 @@ void VcpuThread::loop() {
     int err = vcpu_.run();
     if (err == EINTR || err == EAGAIN) {
       __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
+      if (uint64_t ns = throttle_ns_.exchange(0, std::memory_order_acq_rel))
+        machine_.throttle_sleep(ns);
       continue;
     }
     if (err) {

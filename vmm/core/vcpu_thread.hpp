@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdint>
 #include <string>
 #include <thread>
 
@@ -26,6 +27,8 @@ class VcpuThread {
   // Thread-safe: makes KVM_RUN return to the loop soon (immediate_exit + signal),
   // so the thread notices a pause or stop request.
   void kick();
+  // Thread-safe: the vCPU leaves KVM_RUN and stays out for ns (auto-converge's throttle).
+  void throttle(uint64_t ns);
 
   // The signal used to kick vCPU threads out of KVM_RUN (as QEMU's SIG_IPI).
   static constexpr int kKickSignal = SIGUSR1;
@@ -48,6 +51,7 @@ class VcpuThread {
   std::thread thread_;
   std::atomic<pthread_t> handle_{};
   std::atomic<bool> started_{false};
+  std::atomic<uint64_t> throttle_ns_{0};  // a sleep asked for and not yet taken
   unsigned unassigned_logged_ = 0;
 };
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "hypervisor/kvm_ioctl.hpp"
 #include "kagami/hypervisor.hpp"
 
 namespace kagami {
@@ -23,16 +24,6 @@ constexpr RequiredCapability kRequiredCapabilities[] = {
     {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
     {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
 };
-
-// Retries an ioctl interrupted by a signal, except KVM_RUN (whose EINTR matters).
-int checked_ioctl(int fd, unsigned long request, const char* name, void* arg) {
-  int r;
-  do {
-    r = ioctl(fd, request, arg);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) throw HypervisorError(name, errno);
-  return r;
-}
 
 }  // namespace
 
@@ -126,13 +117,27 @@ Vm::~Vm() {
 
 void Vm::set_user_memory_region(uint32_t slot, uint64_t gpa, uint64_t size, void* host,
                                 bool read_only) {
+  set_user_memory_region(slot, gpa, size, host, MemoryFlags{.read_only = read_only});
+}
+
+void Vm::set_user_memory_region(uint32_t slot, uint64_t gpa, uint64_t size, void* host,
+                                MemoryFlags flags) {
   kvm_userspace_memory_region region{};
   region.slot = slot;
-  region.flags = read_only ? KVM_MEM_READONLY : 0;
+  region.flags = (flags.read_only ? KVM_MEM_READONLY : 0) |
+                 (flags.log_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0);
   region.guest_phys_addr = gpa;
   region.memory_size = size;
   region.userspace_addr = reinterpret_cast<uint64_t>(host);
   checked_ioctl(fd_, KVM_SET_USER_MEMORY_REGION, "KVM_SET_USER_MEMORY_REGION", &region);
+  if (size)
+    slot_sizes_[slot] = size;
+  else
+    slot_sizes_.erase(slot);
+}
+
+void Vm::delete_user_memory_region(uint32_t slot) {
+  set_user_memory_region(slot, 0, 0, nullptr, MemoryFlags{});
 }
 
 void Vm::set_tss_addr(uint64_t gpa) {

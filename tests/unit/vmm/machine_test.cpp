@@ -1,8 +1,7 @@
 // Machine-level tests on a real hypervisor device, with guests of a few instructions.
 //
-// Each guest is an a.out-kludge Multiboot image built here: a header, then 32-bit
-// code entered in protected mode. They need /dev/kagami or /dev/kvm; without one
-// the tests are reported as skipped, with the reason.
+// The guests are a few instructions each (test_guest.hpp). They need /dev/kagami or /dev/kvm;
+// without one the tests are reported as skipped, with the reason.
 #include "core/machine.hpp"
 
 #include <gtest/gtest.h>
@@ -16,42 +15,20 @@
 #include "core/console.hpp"
 #include "core/event_loop.hpp"
 #include "kagami/hypervisor.hpp"
+#include "test_guest.hpp"
 
 namespace kagami {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr uint32_t kLoadAddr = 0x100000;
-constexpr uint32_t kCodeOffset = 32;
-
-// A Multiboot image with the a.out kludge: the whole file loads at 1 MiB and the
-// code starts 32 bytes in.
-std::vector<uint8_t> kludge_image(std::vector<uint8_t> code) {
-  const uint32_t flags = 1u << 16;
-  const uint32_t header[8] = {0x1BADB002,
-                              flags,
-                              static_cast<uint32_t>(-(0x1BADB002 + flags)),
-                              kLoadAddr,
-                              kLoadAddr,
-                              0,
-                              0,
-                              kLoadAddr + kCodeOffset};
-  std::vector<uint8_t> image(kCodeOffset);
-  std::memcpy(image.data(), header, sizeof(header));
-  image.insert(image.end(), code.begin(), code.end());
-  return image;
-}
+using test::kludge_image;
+using test::wait_until;
 
 class MachineTest : public testing::Test {
  protected:
   void SetUp() override {
-    for (const char* path : {Hypervisor::kKagamiPath, Hypervisor::kKvmPath}) {
-      if (access(path, R_OK | W_OK) == 0) {
-        hypervisor_ = Hypervisor::open(path);
-        return;
-      }
-    }
+    hypervisor_ = test::open_test_hypervisor();
+    if (hypervisor_) return;
     GTEST_SKIP() << "SKIPPED: no /dev/kagami or /dev/kvm on this machine: machine tests need one";
   }
 
@@ -80,15 +57,6 @@ class CountingDevice : public BusDevice {
   void write(uint64_t, std::span<const uint8_t>) override { writes.fetch_add(1); }
   std::atomic<uint64_t> writes{0};
 };
-
-bool wait_until(auto predicate) {
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 TEST_F(MachineTest, DebugExitGivesTheStatus) {
   // mov $5, %eax; out %eax, $0xf4
