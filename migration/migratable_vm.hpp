@@ -60,6 +60,7 @@ class IncomingVm : public virtual DescribedVm {
  public:
   // Local migration: guest RAM becomes the source's memfd (same size), mapped where the old
   // mapping was; nothing is copied. The source keeps its own mapping until it exits.
+  // `memfd` stays the caller's (closed after the call): dup it to keep it.
   virtual void adopt_memory(int memfd) = 0;
   // Loads save_state()'s blob; throws StateError (nothing run, the VM still discardable) when
   // any part is malformed or does not fit this machine.

@@ -36,12 +36,13 @@ std::vector<uint8_t> read_migration_key(const std::string& path);
 
 struct MigrationOptions {
   MigrationEndpoint to;
-  uint64_t downtime_limit_ms = 300;   // stop-and-copy once the rest fits this (QEMU, CH: 300)
-  uint64_t bandwidth_limit = 0;       // bytes per second; 0: as fast as the link goes
-  uint64_t time_limit_ms = 0;         // give up (the source keeps running) after this; 0: never
-  bool auto_converge = true;          // throttle vCPUs when the dirty rate outruns the link
-  bool local = false;                 // unix: only; hand over the memfd, copy no RAM
-  std::vector<uint8_t> key;           // empty only for local migration
+  uint64_t downtime_limit_ms = 300;  // stop-and-copy once the rest fits this (QEMU, CH: 300)
+  uint64_t bandwidth_limit = 0;      // bytes per second; 0: as fast as the link goes
+  uint64_t time_limit_ms = 0;        // give up (the source keeps running) after this; 0: never
+  bool auto_converge = true;         // throttle vCPUs when the dirty rate outruns the link
+  bool local = false;                // unix: only; hand over the memfd, copy no RAM
+  std::vector<uint8_t> key;          // empty only for local migration
+  uint64_t io_timeout_ms = 30000;    // a destination silent this long is dead (tests: less)
 };
 
 // One pass over RAM: the first sends every page, later ones the pages dirtied meanwhile.
@@ -62,11 +63,11 @@ struct MigrationStatus {
   std::string error;  // why it failed, for kFailed
   std::vector<MigrationPass> passes;
   uint64_t ram_bytes = 0;
-  uint64_t total_bytes = 0;       // on the wire, everything
-  uint64_t remaining_pages = 0;   // dirty, not yet sent
-  double bandwidth = 0;           // bytes per second, measured
+  uint64_t total_bytes = 0;      // on the wire, everything
+  uint64_t remaining_pages = 0;  // dirty, not yet sent
+  double bandwidth = 0;          // bytes per second, measured
   double expected_downtime_ms = 0;
-  double downtime_ms = 0;         // measured: vCPUs paused on the source until the destination ran
+  double downtime_ms = 0;  // measured: vCPUs paused on the source until the destination ran
   double total_ms = 0;
   unsigned throttle_percent = 0;
 };
@@ -97,6 +98,9 @@ class OutgoingMigration {
 // The destination's listener. Each connection must authenticate (key) before anything of it is
 // read; a connection that fails anywhere (refused handshake, different machine, truncated or
 // corrupt stream) is dropped, the VM discarded, and the listener waits for the next.
+// A Unix listener (mode 0600) also requires the peer's uid to be ours, and with an empty key
+// accepts on that alone (local migration); a TCP listener requires a key. After a completed
+// migration the listener is closed.
 class IncomingMigration {
  public:
   IncomingMigration(IncomingVm& vm, MigrationEndpoint listen, std::vector<uint8_t> key);
@@ -109,6 +113,12 @@ class IncomingMigration {
   bool run();
   void cancel();  // thread-safe
   MigrationStatus status() const;
+
+  // Where it listens (the bound port when asked for port 0). The listener is bound by the
+  // constructor, which throws MigrationError when it cannot be.
+  MigrationEndpoint local_endpoint() const;
+  // A source silent this long is dead (default 30 s; tests: less).
+  void set_io_timeout_ms(uint64_t ms);
 
   struct Impl;
 
