@@ -1,0 +1,34 @@
+#!/bin/bash
+# migration.truncated: a link that dies after 1 MiB (migration_proxy closes both ends, in the
+# middle of the first pass): kagami migrate fails, the source runs on, the destination logs the
+# failed attempt, discards it and listens again; then the same source migrates to the same
+# destination directly, and the guest counts on there with the same RAM.
+# Usage: truncated.sh KAGAMI GUEST.elf PROXY
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+require_migration
+require_proxy
+use_two_hosts
+make_key key
+guest_cmdline="wss=16M rate=16"
+start_source source "$ns_a" 64M key
+start_destination destination "$ns_b" "$addr_b" 64M key
+run_in proxy "$ns_b" "$proxy" --listen "$addr_b:$proxy_port" --connect "$addr_b:$port" \
+  --truncate-after $((1 << 20))
+wait_until 10 "the proxy to listen" listening "$ns_b" "$proxy_port"
+
+lines=$(log_lines destination)
+migrate truncated source --to "tcp:$addr_b:$proxy_port"
+[[ $migrate_status -eq 1 ]] || fail "kagami migrate exited $migrate_status over a cut link, not 1"
+exit_status proxy 30
+log "$(tr -d '\r' <"$work/proxy.console" | tail -n 1)"
+grep -q '(truncated)' "$work/proxy.console" ||
+  fail "the proxy never cut the stream: the migration ended before 1 MiB"
+expect_source_survived source
+expect_destination_waits destination "$ns_b" "$lines"
+
+log "straight to the destination: must succeed"
+migrate migrate source --to "tcp:$addr_b:$port"
+expect_migrated source destination
+quit_vm destination
+log "PASS"
