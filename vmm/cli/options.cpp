@@ -8,11 +8,25 @@
 namespace kagami {
 namespace {
 
+constexpr size_t kMaxRequestBytes = 64 * 1024;  // the control socket's line limit
+
+bool all_digits(const std::string& text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
 unsigned parse_count(const std::string& option, const std::string& text) {
-  if (text.empty() || text.size() > 6 ||
-      !std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
+  if (text.size() > 6 || !all_digits(text))
     throw UsageError(option + ": '" + text + "' is not a number");
   return static_cast<unsigned>(std::stoul(text));
+}
+
+uint64_t parse_number(const std::string& option, const std::string& text, uint64_t min,
+                      uint64_t max) {
+  if (text.size() > 12 || !all_digits(text) || std::stoull(text) < min || std::stoull(text) > max)
+    throw UsageError(option + ": '" + text + "' is not a whole number from " + std::to_string(min) +
+                     " to " + std::to_string(max));
+  return std::stoull(text);
 }
 
 SerialConfig parse_serial(const std::string& text) {
@@ -30,66 +44,218 @@ SerialConfig parse_serial(const std::string& text) {
   return s;
 }
 
-RunOptions parse_run(const std::vector<std::string>& args, size_t i, bool& help) {
-  RunOptions run;
-  auto value = [&](const std::string& option) -> std::string {
-    if (i + 1 >= args.size()) throw UsageError(option + " needs a value");
-    return args[++i];
-  };
-  for (; i < args.size(); i++) {
-    std::string arg = args[i];
-    std::string inline_value;
-    bool has_inline = false;
-    if (arg.rfind("--", 0) == 0) {
-      size_t eq = arg.find('=');
-      if (eq != std::string::npos) {
-        inline_value = arg.substr(eq + 1);
-        arg = arg.substr(0, eq);
-        has_inline = true;
-      }
+// Walks a command's arguments: "--name value", "--name=value" and flags.
+class Args {
+ public:
+  Args(const std::vector<std::string>& args, size_t first, std::string command)
+      : args_(args), next_(first), command_(std::move(command)) {}
+
+  bool next() {
+    if (next_ >= args_.size()) return false;
+    current_ = next_++;
+    name_ = args_[current_];
+    inline_.reset();
+    size_t eq = name_.find('=');
+    if (name_.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inline_ = name_.substr(eq + 1);
+      name_ = name_.substr(0, eq);
     }
-    auto get = [&](const std::string& option) { return has_inline ? inline_value : value(option); };
-    if (arg == "--help" || arg == "-h") {
+    return true;
+  }
+  const std::string& name() const { return name_; }
+  bool is_flag(const char* option) const { return name_ == option && !inline_; }
+  bool is_option() const { return name_.rfind("-", 0) == 0 && name_.size() > 1; }
+
+  std::string value() {
+    if (inline_) return *inline_;
+    if (next_ >= args_.size()) throw UsageError(name_ + " needs a value");
+    return args_[next_++];
+  }
+  std::string non_empty_value() {
+    std::string v = value();
+    if (v.empty()) throw UsageError(name_ + " needs a non-empty value");
+    return v;
+  }
+
+  [[noreturn]] void unknown() const {
+    throw UsageError(command_ + ": unknown option '" + args_[current_] + "' (see kagami " +
+                     command_ + " --help)");
+  }
+
+ private:
+  const std::vector<std::string>& args_;
+  size_t next_;
+  size_t current_ = 0;
+  std::string command_;
+  std::string name_;
+  std::optional<std::string> inline_;
+};
+
+bool is_help(const Args& a) {
+  return a.is_flag("--help") || a.is_flag("-h");
+}
+
+// The options new with migration; false when `a` is none of them.
+bool parse_run_migration(Args& a, RunOptions& run) {
+  if (a.name() == "--api-socket") {
+    run.api_socket = a.non_empty_value();
+  } else if (a.name() == "--migration-key") {
+    run.migration_key = a.non_empty_value();
+  } else if (a.name() == "--incoming") {
+    run.incoming = a.value();
+    check_endpoint("--incoming", run.incoming);
+  } else if (a.is_flag("--shared-memory")) {
+    run.shared_memory = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+RunOptions parse_run(Args& a, bool& help) {
+  RunOptions run;
+  while (a.next()) {
+    const std::string& arg = a.name();
+    if (is_help(a)) {
       help = true;
     } else if (arg == "--kernel") {
-      run.kernel = get(arg);
+      run.kernel = a.value();
     } else if (arg == "--initrd") {
-      run.initrds.push_back(get(arg));
+      run.initrds.push_back(a.value());
     } else if (arg == "--cmdline") {
-      run.cmdline = get(arg);
+      run.cmdline = a.value();
     } else if (arg == "--memory") {
-      std::string text = get(arg);
+      std::string text = a.value();
       try {
         run.memory = parse_size(text);
       } catch (const UsageError& e) {
         throw UsageError("--memory: " + std::string(e.what()));
       }
     } else if (arg == "--cpus") {
-      run.cpus = parse_count(arg, get(arg));
+      run.cpus = parse_count(arg, a.value());
       if (run.cpus == 0) throw UsageError("--cpus: a VM needs at least one vCPU");
       if (run.cpus > kMaxCpus)
         throw UsageError("--cpus " + std::to_string(run.cpus) + ": at most " +
                          std::to_string(kMaxCpus) + " vCPUs (one xAPIC ID each)");
     } else if (arg == "--serial") {
-      run.serial = parse_serial(get(arg));
+      run.serial = parse_serial(a.value());
     } else if (arg == "--hypervisor") {
-      run.hypervisor = get(arg);
+      run.hypervisor = a.value();
       if (run.hypervisor.empty()) throw UsageError("--hypervisor needs a device path");
-    } else if (arg == "--testdev" && !has_inline) {
+    } else if (a.is_flag("--testdev")) {
       run.testdev = true;
-    } else if ((arg == "--verbose" || arg == "-v") && !has_inline) {
+    } else if (a.is_flag("--verbose") || a.is_flag("-v")) {
       run.verbose = true;
-    } else if (arg == "--no-reboot" && !has_inline) {
+    } else if (a.is_flag("--no-reboot")) {
       run.no_reboot = true;
-    } else {
-      throw UsageError("run: unknown option '" + args[i] + "' (see kagami run --help)");
+    } else if (!parse_run_migration(a, run)) {
+      a.unknown();
     }
   }
-  if (!help && run.kernel.empty()) throw UsageError("run: --kernel FILE is required");
+  if (help) return run;
+  if (run.kernel.empty()) throw UsageError("run: --kernel FILE is required");
+  if (run.incoming.rfind("tcp:", 0) == 0 && run.migration_key.empty())
+    throw UsageError("--incoming " + run.incoming +
+                     ": needs --migration-key FILE (the listener authenticates the sender)");
   return run;
 }
 
+MigrateOptions parse_migrate(Args& a, bool& help) {
+  MigrateOptions m;
+  while (a.next()) {
+    const std::string& arg = a.name();
+    if (is_help(a)) {
+      help = true;
+    } else if (arg == "--api-socket") {
+      m.api_socket = a.non_empty_value();
+    } else if (arg == "--to") {
+      m.to = a.value();
+      check_endpoint("--to", m.to);
+    } else if (a.is_flag("--local")) {
+      m.local = true;
+    } else if (arg == "--downtime-ms") {
+      m.downtime_ms = parse_number(arg, a.value(), 1, 600'000);
+    } else if (arg == "--bandwidth") {
+      m.bandwidth_mib = parse_number(arg, a.value(), 1, 1 << 20);
+    } else if (arg == "--time-limit") {
+      m.time_limit_s = parse_number(arg, a.value(), 1, 7 * 24 * 3600);
+    } else if (a.is_flag("--no-auto-converge")) {
+      m.auto_converge = false;
+    } else {
+      a.unknown();
+    }
+  }
+  if (help) return m;
+  if (m.api_socket.empty()) throw UsageError("migrate: --api-socket PATH is required");
+  if (m.to.empty()) throw UsageError("migrate: --to tcp:HOST:PORT or unix:PATH is required");
+  if (m.local && m.to.rfind("unix:", 0) != 0)
+    throw UsageError("migrate: --local needs a unix:PATH destination (a process on this host)");
+  return m;
+}
+
+ApiOptions parse_api(Args& a, bool& help) {
+  ApiOptions api;
+  bool have_request = false;
+  while (a.next()) {
+    if (is_help(a)) {
+      help = true;
+    } else if (a.name() == "--api-socket") {
+      api.api_socket = a.non_empty_value();
+    } else if (a.is_option()) {
+      a.unknown();
+    } else if (have_request) {
+      throw UsageError("api: one request only (quote the JSON)");
+    } else {
+      api.request = a.name();
+      have_request = true;
+    }
+  }
+  if (help) return api;
+  if (api.api_socket.empty()) throw UsageError("api: --api-socket PATH is required");
+  if (api.request.empty()) throw UsageError("api: the request (one JSON object) is required");
+  if (api.request.size() > kMaxRequestBytes)
+    throw UsageError("api: the request is longer than " + std::to_string(kMaxRequestBytes) +
+                     " bytes");
+  if (api.request.find_first_of("\r\n") != std::string::npos)
+    throw UsageError("api: the request must be one line");
+  return api;
+}
+
+std::string parse_state(Args& a, bool& help) {
+  std::string file;
+  if (!a.next() || is_help(a)) {
+    help = true;
+    return file;
+  }
+  if (a.name() != "dump") throw UsageError("state: unknown subcommand '" + a.name() + "' (dump)");
+  while (a.next()) {
+    if (is_help(a)) {
+      help = true;
+    } else if (a.is_option() || !file.empty()) {
+      a.unknown();
+    } else {
+      file = a.name();
+    }
+  }
+  if (!help && file.empty()) throw UsageError("state dump: FILE is required");
+  return file;
+}
+
+const std::vector<std::string> kHelpTopics = {"run", "migrate", "api", "state"};
+
 }  // namespace
+
+void check_endpoint(const std::string& option, const std::string& text) {
+  if (text.rfind("unix:", 0) == 0 && text.size() > 5) return;
+  if (text.rfind("tcp:", 0) == 0) {
+    size_t colon = text.rfind(':');
+    std::string port = text.substr(colon + 1);
+    if (colon > 4 && all_digits(port) && port.size() <= 5 && std::stoul(port) >= 1 &&
+        std::stoul(port) <= 65535)
+      return;
+  }
+  throw UsageError(option + ": '" + text + "' is neither tcp:HOST:PORT nor unix:PATH");
+}
 
 uint64_t parse_size(const std::string& text) {
   if (text.empty()) throw UsageError("empty size");
@@ -124,75 +290,40 @@ Options parse_options(const std::vector<std::string>& args) {
   Options o;
   if (args.empty()) throw UsageError("no command given (see kagami --help)");
   const std::string& first = args[0];
+  bool help = false;
+  Args rest(args, 1, first);
   if (first == "--help" || first == "-h" || first == "help") {
     o.command = Command::kHelp;
     if (args.size() > 1) o.help_topic = args[1];
-    if (!o.help_topic.empty() && o.help_topic != "run")
+    if (!o.help_topic.empty() &&
+        std::find(kHelpTopics.begin(), kHelpTopics.end(), o.help_topic) == kHelpTopics.end())
       throw UsageError("help: no such command '" + o.help_topic + "'");
-  } else if (first == "--version" || first == "-V" || first == "version") {
+    return o;
+  }
+  if (first == "--version" || first == "-V" || first == "version") {
     o.command = Command::kVersion;
-  } else if (first == "run") {
-    bool help = false;
-    o.run = parse_run(args, 1, help);
-    o.command = help ? Command::kHelp : Command::kRun;
-    if (help) o.help_topic = "run";
+    return o;
+  }
+  if (first == "run") {
+    o.run = parse_run(rest, help);
+    o.command = Command::kRun;
+  } else if (first == "migrate") {
+    o.migrate = parse_migrate(rest, help);
+    o.command = Command::kMigrate;
+  } else if (first == "api") {
+    o.api = parse_api(rest, help);
+    o.command = Command::kApi;
+  } else if (first == "state") {
+    o.state_file = parse_state(rest, help);
+    o.command = Command::kStateDump;
   } else {
     throw UsageError("unknown command '" + first + "' (see kagami --help)");
   }
+  if (help) {
+    o.command = Command::kHelp;
+    o.help_topic = first;
+  }
   return o;
-}
-
-std::string usage_text() {
-  return R"(Usage: kagami COMMAND [OPTIONS]
-
-kagami runs virtual machines on /dev/kagami (the kagami.ko kernel module) or,
-when that is not loaded, on Linux's /dev/kvm: both speak the KVM API.
-
-Commands:
-  run        boot a guest kernel and run it until it stops
-  help [COMMAND]
-             show this help, or a command's
-  version    show the version (also --version)
-
-Run 'kagami run --help' for the options of run.
-)";
-}
-
-std::string run_usage_text() {
-  return R"(Usage: kagami run --kernel FILE [OPTIONS]
-
-Boots FILE and runs it: a Linux bzImage (the x86 boot protocol, entered at its
-64-bit entry point, with ACPI tables), or a Multiboot v1 kernel (32-bit ELF or
-a.out kludge, as QEMU's -kernel accepts; 64-bit ELF loaded below 4 GiB too).
-
-Options:
-  --kernel FILE        the kernel to boot (required)
-  --initrd FILE        Linux: the initramfs. Multiboot: a module (repeat for
-                       more); its string is FILE
-  --cmdline STR        the kernel command line
-  --memory SIZE        guest RAM, e.g. 512M or 4G; plain numbers are MiB
-                       (default 512M). RAM above 3 GiB is placed from 4 GiB up.
-  --cpus N             number of vCPUs, 1 to 255 (default 1; more than 1 needs
-                       the in-kernel local APIC, KVM_CAP_SPLIT_IRQCHIP)
-  --serial stdio|file:PATH|none
-                       where COM1 goes (default stdio; stdin feeds its input,
-                       in raw mode on a terminal: Ctrl-A x quits)
-  --hypervisor PATH    the KVM-API device (default /dev/kagami, else /dev/kvm)
-  --no-reboot          exit instead of rebooting when the guest resets
-  --testdev            add QEMU's pc-testdev (ports 0xe0, 0xe8, IRQ lines
-                       0x2000-0x2017; MMIO 0xff000000), for test guests; with
-                       interrupt controllers also kagami's test-irq device
-                       (ports 0x2100-0x213f, MMIO 0xff010000: an MSI through
-                       an irqfd, ioeventfd doorbells)
-  -v, --verbose        report accesses to unassigned ports and MMIO
-  -h, --help           show this help
-
-Exit status: the guest's debug-exit port (0xf4) value V gives (V << 1) | 1, as
-QEMU's isa-debug-exit; otherwise 0 when the guest stopped in order (or on
-SIGINT/SIGTERM), 2 for a usage or setup error, 4 when the guest crashed
-(triple fault, failed VM entry, internal hypervisor error; registers are printed),
-6 for an internal error of kagami.
-)";
 }
 
 }  // namespace kagami

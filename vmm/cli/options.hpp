@@ -31,14 +31,38 @@ struct RunOptions {
   bool testdev = false;
   bool verbose = false;
   bool no_reboot = false;
+  std::string api_socket;      // the control socket to create, or ""
+  std::string migration_key;   // the pre-shared key's file, or ""
+  std::string incoming;        // "" or where to wait for the guest: tcp:ADDR:PORT, unix:PATH
+  bool shared_memory = false;  // guest RAM in a memfd, as local migration needs
 };
 
-enum class Command { kRun, kHelp, kVersion };
+// `kagami migrate`: what the source's VMM is asked to do through its control socket.
+struct MigrateOptions {
+  std::string api_socket;
+  std::string to;  // tcp:HOST:PORT or unix:PATH
+  bool local = false;
+  uint64_t downtime_ms = 300;
+  uint64_t bandwidth_mib = 0;  // MiB/s, 0: unlimited
+  uint64_t time_limit_s = 0;   // 0: none
+  bool auto_converge = true;
+};
+
+// `kagami api`: one raw request.
+struct ApiOptions {
+  std::string api_socket;
+  std::string request;
+};
+
+enum class Command { kRun, kHelp, kVersion, kMigrate, kApi, kStateDump };
 
 struct Options {
   Command command = Command::kHelp;
-  std::string help_topic;  // "" or "run"
+  std::string help_topic;  // "", "run", "migrate", "api" or "state"
   RunOptions run;
+  MigrateOptions migrate;
+  ApiOptions api;
+  std::string state_file;  // kStateDump
 };
 
 // Throws UsageError for anything it cannot make sense of.
@@ -47,7 +71,12 @@ Options parse_options(const std::vector<std::string>& args);
 // "512M", "4G", "1T", "65536K", or a plain number of MiB (as QEMU's -m).
 uint64_t parse_size(const std::string& text);
 
+// Checks the form of a migration endpoint, "tcp:HOST:PORT" or "unix:PATH" (MigrationEndpoint
+// parses it for real when it is used); throws UsageError naming `option`.
+void check_endpoint(const std::string& option, const std::string& text);
+
+// cli/usage.cpp: the help texts; help_text("") is the overview.
 std::string usage_text();
-std::string run_usage_text();
+std::string help_text(const std::string& topic);
 
 }  // namespace kagami
