@@ -67,9 +67,7 @@ class StateReader {
   }
   bool flag(std::string_view name) const { return u32_max(name, 1) != 0; }
   uint8_t u8(std::string_view name) const { return static_cast<uint8_t>(u32_max(name, 0xff)); }
-  uint16_t u16(std::string_view name) const {
-    return static_cast<uint16_t>(u32_max(name, 0xffff));
-  }
+  uint16_t u16(std::string_view name) const { return static_cast<uint16_t>(u32_max(name, 0xffff)); }
 };
 
 // A device (or any part of the machine) whose state migrates.
