@@ -88,17 +88,4 @@ std::vector<uint8_t> read_migration_key(const std::string& path) {
   return key;
 }
 
-const char* to_string(MigrationStatus::State state) {
-  switch (state) {
-    case MigrationStatus::State::kNone: return "none";
-    case MigrationStatus::State::kSetup: return "setup";
-    case MigrationStatus::State::kActive: return "active";
-    case MigrationStatus::State::kStopAndCopy: return "stop-and-copy";
-    case MigrationStatus::State::kCompleted: return "completed";
-    case MigrationStatus::State::kFailed: return "failed";
-    case MigrationStatus::State::kCancelled: return "cancelled";
-  }
-  return "unknown";
-}
-
 }  // namespace kagami

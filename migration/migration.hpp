@@ -72,7 +72,20 @@ struct MigrationStatus {
   unsigned throttle_percent = 0;
 };
 
-const char* to_string(MigrationStatus::State state);
+// The state's name, as the control socket and the progress line show it. Inline: the control
+// socket's library uses it without linking the protocol.
+inline const char* to_string(MigrationStatus::State state) {
+  switch (state) {
+    case MigrationStatus::State::kNone: return "none";
+    case MigrationStatus::State::kSetup: return "setup";
+    case MigrationStatus::State::kActive: return "active";
+    case MigrationStatus::State::kStopAndCopy: return "stop-and-copy";
+    case MigrationStatus::State::kCompleted: return "completed";
+    case MigrationStatus::State::kFailed: return "failed";
+    case MigrationStatus::State::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
 
 // One outgoing migration, on its own thread. The source VM keeps running throughout; it stops
 // only after the destination confirmed it has everything and runs (then vm.migrated_away()).

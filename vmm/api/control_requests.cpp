@@ -72,7 +72,7 @@ Json migration_json(const MigrationStatus& m) {
   Json passes = Json::array();
   for (const MigrationPass& p : m.passes) passes.push(pass_json(p));
   return Json::object()
-      .set("state", migration_state_name(m.state))
+      .set("state", to_string(m.state))
       .set("peer", m.peer)
       .set("error", m.error)
       .set("ram-bytes", m.ram_bytes)
@@ -133,19 +133,6 @@ ControlReply dispatch(VmControl& vm, const Json& json, const std::string& comman
 }
 
 }  // namespace
-
-const char* migration_state_name(MigrationStatus::State state) {
-  switch (state) {
-    case MigrationStatus::State::kNone: return "none";
-    case MigrationStatus::State::kSetup: return "setup";
-    case MigrationStatus::State::kActive: return "active";
-    case MigrationStatus::State::kStopAndCopy: return "stop-and-copy";
-    case MigrationStatus::State::kCompleted: return "completed";
-    case MigrationStatus::State::kFailed: return "failed";
-    case MigrationStatus::State::kCancelled: return "cancelled";
-  }
-  return "unknown";
-}
 
 Json status_json(const VmStatus& status) {
   return Json::object()

@@ -23,6 +23,5 @@ Json error_reply(const std::string& message);
 
 // The status as the "status" command returns it (without "ok").
 Json status_json(const VmStatus& status);
-const char* migration_state_name(MigrationStatus::State state);
 
 }  // namespace kagami

@@ -55,12 +55,12 @@ TEST_F(ControlServerTest, StatusHasEveryField) {
 
 TEST_F(ControlServerTest, MigrationStateNames) {
   using S = MigrationStatus::State;
-  EXPECT_STREQ(migration_state_name(S::kNone), "none");
-  EXPECT_STREQ(migration_state_name(S::kSetup), "setup");
-  EXPECT_STREQ(migration_state_name(S::kStopAndCopy), "stop-and-copy");
-  EXPECT_STREQ(migration_state_name(S::kCompleted), "completed");
-  EXPECT_STREQ(migration_state_name(S::kFailed), "failed");
-  EXPECT_STREQ(migration_state_name(S::kCancelled), "cancelled");
+  EXPECT_STREQ(to_string(S::kNone), "none");
+  EXPECT_STREQ(to_string(S::kSetup), "setup");
+  EXPECT_STREQ(to_string(S::kStopAndCopy), "stop-and-copy");
+  EXPECT_STREQ(to_string(S::kCompleted), "completed");
+  EXPECT_STREQ(to_string(S::kFailed), "failed");
+  EXPECT_STREQ(to_string(S::kCancelled), "cancelled");
 }
 
 TEST_F(ControlServerTest, SimpleCommandsReachTheVm) {
