@@ -7,8 +7,6 @@ source "$(dirname "$0")/lib.sh"
 require_migration
 make_key key
 readonly loopback=127.0.0.1
-# The nested host has no network, and its loopback starts down.
-ip link set lo up || fail "cannot bring up the loopback interface"
 # TCG interprets the guest's ring-3 loop: 2 MiB written as fast as it goes (every page dirty
 # in every pass), a line a second.
 guest_cmdline="wss=2M interval_ms=1000"
