@@ -8,19 +8,16 @@
 #include <random>
 #include <vector>
 
-#include "bus_access.hpp"
 #include "cmos_rtc.hpp"
+#include "cmos_rtc_rig.hpp"
 
 namespace kagami {
 namespace {
 
+using namespace testing::cmos;
 using testing::inb;
 using testing::outb;
 
-constexpr uint8_t kSec = 0x00, kSecAlarm = 0x01, kMin = 0x02, kMinAlarm = 0x03, kHour = 0x04,
-                  kHourAlarm = 0x05, kDay = 0x07, kMonth = 0x08, kYear = 0x09, kRegA = 0x0a,
-                  kRegB = 0x0b, kRegC = 0x0c, kCentury = 0x32;
-constexpr uint64_t kSecond = 1'000'000'000, kMs = 1'000'000;
 constexpr uint64_t kStart = 5 * kSecond;  // the monotonic clock at construction
 // Thursday 2024-02-29 13:45:07.250 UTC at kStart: the host's seconds roll over 750 ms later.
 constexpr int64_t kWallAtStart = 1709214307 * static_cast<int64_t>(kSecond) + 250 * kMs;
@@ -30,33 +27,14 @@ constexpr uint64_t update(uint64_t n) {
   return kStart + 750 * kMs + (n - 1) * kSecond;
 }
 
-// A level input, as the IOAPIC's or PIC's IRQ 8 pin sees it.
-class LevelLine final : public IrqLine {
- public:
-  void set_level(bool asserted) override {
-    if (asserted && !level) ++rising_edges;
-    level = asserted;
-  }
-  bool level = false;
-  unsigned rising_edges = 0;
-};
-
 // An RTC on fake clocks, with the VMM's side (the timer) and, when asked, a guest that reads
 // register C on each interrupt, as Linux's handler does.
-class Rig {
+class Rig : public testing::CmosPorts {
  public:
   Rig() { rtc.attach(io); }
   Rig(const Rig&) = delete;
   Rig& operator=(const Rig&) = delete;
 
-  uint8_t cmos(uint8_t index) {
-    outb(io, 0x70, index);
-    return inb(io, 0x71);
-  }
-  void set_cmos(uint8_t index, uint8_t value) {
-    outb(io, 0x70, index);
-    outb(io, 0x71, value);
-  }
   std::optional<uint64_t> deadline() const { return deadlines.back(); }
 
   // Fires the armed timer at each deadline up to `end`, then moves the clocks to `end`.
@@ -77,10 +55,9 @@ class Rig {
   }
   unsigned run_for(uint64_t ns, bool guest_acks = false) { return run_until(now + ns, guest_acks); }
 
-  Bus io{"io"};
   uint64_t now = kStart;
   int64_t wall_step = 0;  // the host's wall clock set forward or back
-  LevelLine irq;
+  testing::LevelLine irq;
   std::vector<std::optional<uint64_t>> deadlines{std::nullopt};
   CmosRtc rtc{irq,
               [this](std::optional<uint64_t> at) {

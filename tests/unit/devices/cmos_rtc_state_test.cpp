@@ -7,47 +7,24 @@
 #include <optional>
 #include <vector>
 
-#include "bus_access.hpp"
 #include "cmos_rtc.hpp"
+#include "cmos_rtc_rig.hpp"
 #include "state_checks.hpp"
 
 namespace kagami {
 namespace {
 
-using testing::inb;
-using testing::outb;
+using namespace testing::cmos;
 
-constexpr uint8_t kSec = 0x00, kSecAlarm = 0x01, kMin = 0x02, kMinAlarm = 0x03, kHour = 0x04,
-                  kHourAlarm = 0x05, kDay = 0x07, kMonth = 0x08, kYear = 0x09, kRegA = 0x0a,
-                  kRegB = 0x0b, kRegC = 0x0c, kCentury = 0x32;
-constexpr uint64_t kSecond = 1'000'000'000, kMs = 1'000'000;
 // 2024-02-29 13:45:07.250 UTC.
 constexpr int64_t kWall = 1709214307 * static_cast<int64_t>(kSecond) + 250 * kMs;
 
-class LevelLine final : public IrqLine {
- public:
-  void set_level(bool asserted) override {
-    if (asserted && !level) ++rising_edges;
-    level = asserted;
-  }
-  bool level = false;
-  unsigned rising_edges = 0;
-};
-
 // An RTC whose monotonic clock starts at `mono_start` while the wall clock reads `wall_start`.
-class Rig {
+class Rig : public testing::CmosPorts {
  public:
   Rig(uint64_t mono_start, int64_t wall_start)
       : now(mono_start), mono_start_(mono_start), wall_start_(wall_start) {
     rtc.attach(io);
-  }
-  uint8_t cmos(uint8_t index) {
-    outb(io, 0x70, index);
-    return inb(io, 0x71);
-  }
-  void set_cmos(uint8_t index, uint8_t value) {
-    outb(io, 0x70, index);
-    outb(io, 0x71, value);
   }
   int64_t wall() const { return wall_start_ + static_cast<int64_t>(now - mono_start_); }
   // The armed deadline relative to now (nullopt: none).
@@ -75,9 +52,8 @@ class Rig {
     return values;
   }
 
-  Bus io{"io"};
   uint64_t now;
-  LevelLine irq;
+  testing::LevelLine irq;
   std::vector<std::optional<uint64_t>> deadlines{std::nullopt};
   CmosRtc rtc{irq, [this](std::optional<uint64_t> at) { deadlines.push_back(at); },
               [this] { return now; }, [this] { return wall(); }};
@@ -112,11 +88,10 @@ void drive(Rig& rig) {
 TEST(CmosRtcStateTest, ContinuesIdenticallyOnAnotherClock) {
   Rig original(50 * kSecond, kWall);
   drive(original);
-  testing::StateNode tree = testing::save(original.rtc);
 
   // The destination's monotonic clock is younger than the source's.
   Rig copy(3 * kSecond + 123, original.wall());
-  testing::load(copy.rtc, tree);
+  testing::copy_state(original.rtc, copy.rtc);
   EXPECT_TRUE(copy.irq.level) << "a period passed before the save and was not acknowledged";
   EXPECT_EQ(copy.cmos(kRegC), original.cmos(kRegC));
   original.rtc.timer_expired();  // the armed timer fires late, after the acknowledgement
@@ -137,9 +112,8 @@ TEST(CmosRtcStateTest, AFrozenClockStaysFrozenWithWhatTheGuestWrote) {
   original.set_cmos(kRegB, 0x86);  // SET, binary, 24-hour
   original.set_cmos(kSec, 75);     // not a valid second: kept as written
   original.set_cmos(kHour, 23);
-  testing::StateNode tree = testing::save(original.rtc);
   Rig copy(7 * kSecond, original.wall());
-  testing::load(copy.rtc, tree);
+  testing::copy_state(original.rtc, copy.rtc);
   EXPECT_EQ(copy.time_registers(), original.time_registers());
   original.now += 2 * kSecond;
   copy.now += 2 * kSecond;
@@ -158,26 +132,25 @@ TEST(CmosRtcStateTest, RefusesMalformedStatesAndStaysAsItWas) {
   Rig target(9 * kSecond, kWall);
   target.set_cmos(0x40, 0x11);
   using namespace testing;
-  expect_refused(target.rtc, tree, without("", "offset-s"), "offset-s");
-  expect_refused(target.rtc, tree, resized("", "cmos", 127), "cmos");
-  expect_refused(target.rtc, tree, set_u32("", "index", 0x80), "index");
-  expect_refused(target.rtc, tree, set_u32("", "flags", 0x80), "flags");
-  expect_refused(target.rtc, tree, set_u32("", "flags", 0x0f), "flags");
-  expect_refused(target.rtc, tree, set_u64("", "periodic-phase-ns", kSecond), "periodic-phase-ns");
-  expect_refused(target.rtc, tree, set_u64("", "offset-s", uint64_t{1} << 50), "offset-s");
-  expect_refused(
-      target.rtc, tree, [](StateNode& t) { t.fields["cmos"][kRegA] |= 0x80; }, "cmos");
-  // A frozen time without SET in register B, and SET without a frozen time.
-  expect_refused(
-      target.rtc, tree, [](StateNode& t) { t.children["frozen-time"]; }, "frozen-time");
-  expect_refused(
-      target.rtc, tree, [](StateNode& t) { t.fields["cmos"][kRegB] |= 0x80; }, "frozen-time");
+  expect_each_refused(target.rtc, tree,
+                      {{without("", "offset-s"), "offset-s"},
+                       {resized("", "cmos", 127), "cmos"},
+                       {set_u32("", "index", 0x80), "index"},
+                       {set_u32("", "flags", 0x80), "flags"},
+                       {set_u32("", "flags", 0x0f), "flags"},
+                       {set_u64("", "periodic-phase-ns", kSecond), "periodic-phase-ns"},
+                       {set_u64("", "offset-s", uint64_t{1} << 50), "offset-s"},
+                       {[](StateNode& t) { t.fields["cmos"][kRegA] |= 0x80; }, "cmos"},
+                       // A frozen time without SET in register B, and SET without a frozen time.
+                       {[](StateNode& t) { t.children["frozen-time"]; }, "frozen-time"},
+                       {[](StateNode& t) { t.fields["cmos"][kRegB] |= 0x80; }, "frozen-time"}});
 
   Rig frozen(50 * kSecond, kWall);
   frozen.set_cmos(kRegB, 0x86);
   testing::StateNode frozen_tree = testing::save(frozen.rtc);
-  expect_refused(target.rtc, frozen_tree, set_u64("frozen-time", "sec", 256), "sec");
-  expect_refused(target.rtc, frozen_tree, without("frozen-time", "year"), "year");
+  expect_each_refused(
+      target.rtc, frozen_tree,
+      {{set_u64("frozen-time", "sec", 256), "sec"}, {without("frozen-time", "year"), "year"}});
   EXPECT_EQ(target.cmos(0x40), 0x11);
 }
 

@@ -7,7 +7,7 @@
 #include <ctime>
 #include <thread>
 
-#include "bus_access.hpp"
+#include "cmos_rtc_rig.hpp"
 
 namespace kagami {
 namespace {
@@ -17,20 +17,10 @@ using testing::outb;
 
 constexpr std::time_t kLeapDay = 1709214307;  // Thursday 2024-02-29 13:45:07 UTC
 
-class CmosRtcTest : public ::testing::Test {
+class CmosRtcTest : public ::testing::Test, public testing::CmosPorts {
  protected:
   CmosRtcTest() { rtc.attach(io); }
 
-  uint8_t cmos(uint8_t index) {
-    outb(io, 0x70, index);
-    return inb(io, 0x71);
-  }
-  void set_cmos(uint8_t index, uint8_t value) {
-    outb(io, 0x70, index);
-    outb(io, 0x71, value);
-  }
-
-  Bus io{"io"};
   std::time_t host_time = kLeapDay;
   CmosRtc rtc{[this] { return host_time; }};
 };

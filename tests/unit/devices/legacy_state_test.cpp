@@ -58,20 +58,20 @@ std::vector<int> continue_with(Keyboard& kbd) {
 TEST(I8042StateTest, ContinuesIdenticallyAndRefusesMalformedStates) {
   Keyboard original;
   drive(original);
-  testing::StateNode tree = testing::save(original.i8042);
   Keyboard copy;
-  testing::load(copy.i8042, tree);
+  testing::StateNode tree = testing::copy_state(original.i8042, copy.i8042);
   EXPECT_EQ(continue_with(copy), continue_with(original));
 
   Keyboard target;
   outb(target.io, 0x60, 0xff);
   using namespace testing;
-  expect_refused(target.i8042, tree, without("", "command-byte"), "command-byte");
-  expect_refused(target.i8042, tree, resized("", "output", 9), "output");
-  expect_refused(target.i8042, tree, set_u32("", "output-port", 0x02), "output-port");
-  expect_refused(target.i8042, tree, set_u32("", "pending-command", 0xaa), "pending-command");
-  expect_refused(target.i8042, tree, set_u32("", "pending-keyboard", 0xf2), "pending-keyboard");
-  expect_refused(target.i8042, tree, set_u32("", "last-output", 0x100), "last-output");
+  expect_each_refused(target.i8042, tree,
+                      {{without("", "command-byte"), "command-byte"},
+                       {resized("", "output", 9), "output"},
+                       {set_u32("", "output-port", 0x02), "output-port"},
+                       {set_u32("", "pending-command", 0xaa), "pending-command"},
+                       {set_u32("", "pending-keyboard", 0xf2), "pending-keyboard"},
+                       {set_u32("", "last-output", 0x100), "last-output"}});
   EXPECT_EQ(inb(target.io, 0x60), 0xfa) << "the target's own answer is still there";
 }
 
@@ -89,9 +89,8 @@ TEST(FwCfgStateTest, ContinuesReadingTheSelectedItem) {
   FirmwareConfig original;
   bus_write(original.io, 0x510, 2, 0x20);  // etc/one
   for (int i = 0; i < 3; ++i) inb(original.io, 0x511);
-  testing::StateNode tree = testing::save(original.fw_cfg);
   FirmwareConfig copy;
-  testing::load(copy.fw_cfg, tree);
+  testing::copy_state(original.fw_cfg, copy.fw_cfg);
   for (int i = 0; i < 7; ++i) EXPECT_EQ(inb(copy.io, 0x511), inb(original.io, 0x511)) << i;
 }
 
@@ -103,16 +102,15 @@ TEST(FwCfgStateTest, RefusesAnOffsetPastTheItemAndStaysAsItWas) {
   bus_write(target.io, 0x510, 2, 0x20);
   inb(target.io, 0x511);
   using namespace testing;
-  expect_refused(target.fw_cfg, tree, set_u32("", "offset", 3), "offset");
-  expect_refused(
-      target.fw_cfg, tree,
-      [](StateNode& t) {
-        t.set_u32("selector", 0x22);  // no such file: nothing to be 1 byte into
-        t.set_u32("offset", 1);
-      },
-      "offset");
-  expect_refused(target.fw_cfg, tree, without("", "selector"), "selector");
-  expect_refused(target.fw_cfg, tree, set_u32("", "selector", 0x10000), "selector");
+  expect_each_refused(target.fw_cfg, tree,
+                      {{set_u32("", "offset", 3), "offset"},
+                       {[](StateNode& t) {
+                          t.set_u32("selector", 0x22);  // no such file: nothing to be 1 byte into
+                          t.set_u32("offset", 1);
+                        },
+                        "offset"},
+                       {without("", "selector"), "selector"},
+                       {set_u32("", "selector", 0x10000), "selector"}});
   EXPECT_EQ(inb(target.io, 0x511), 2) << "the target still reads etc/one from its offset";
   tree.set_u32("offset", 2);
   testing::load(target.fw_cfg, tree);
@@ -131,9 +129,8 @@ TEST(PcTestdevStateTest, KeepsItsRegisterAndScratchMemory) {
   bus_write(original.io, 0xe0, 4, 0xdeadbeef);
   bus_write(original.mmio, PcTestdev::kDefaultMmioBase + 0x1234, 4, 0x01020304);
   bus_write(original.mmio, PcTestdev::kDefaultMmioBase + 0xfffc, 4, 0xa5a5a5a5);
-  testing::StateNode tree = testing::save(original.testdev);
   Testdev copy;
-  testing::load(copy.testdev, tree);
+  testing::StateNode tree = testing::copy_state(original.testdev, copy.testdev);
   EXPECT_EQ(bus_read(copy.io, 0xe0, 4), 0xdeadbeefu);
   EXPECT_EQ(bus_read(copy.mmio, PcTestdev::kDefaultMmioBase + 0x1234, 4), 0x01020304u);
   EXPECT_EQ(bus_read(copy.mmio, PcTestdev::kDefaultMmioBase + 0xfffc, 4), 0xa5a5a5a5u);
@@ -141,8 +138,9 @@ TEST(PcTestdevStateTest, KeepsItsRegisterAndScratchMemory) {
   Testdev target;
   bus_write(target.io, 0xe0, 4, 7);
   using namespace testing;
-  expect_refused(target.testdev, tree, resized("", "scratch", PcTestdev::kMmioSize - 1), "scratch");
-  expect_refused(target.testdev, tree, without("", "ioport"), "ioport");
+  expect_each_refused(target.testdev, tree,
+                      {{resized("", "scratch", PcTestdev::kMmioSize - 1), "scratch"},
+                       {without("", "ioport"), "ioport"}});
   EXPECT_EQ(bus_read(target.io, 0xe0, 4), 7u);
 }
 
@@ -168,11 +166,10 @@ TEST(TestIrqDeviceStateTest, KeepsItsCountersAndRoutesAgainOnTheNextFire) {
   bus_write(original.io, kBase + 0x14, 2, 1);     // a doorbell exit
   signal(original.device.doorbell_eventfd(), 3);  // three doorbells KVM counted
   signal(original.device.mmio_doorbell_eventfd(), 2);
-  testing::StateNode tree = testing::save(original.device);
 
   IrqTestDevice copy;
   signal(copy.device.doorbell_eventfd(), 40);  // counted here before the load: discarded
-  testing::load(copy.device, tree);
+  testing::StateNode tree = testing::copy_state(original.device, copy.device);
   for (uint64_t reg = 0; reg < TestIrqDevice::kSize; reg += 4)
     EXPECT_EQ(bus_read(copy.io, kBase + reg, 4), bus_read(original.io, kBase + reg, 4)) << reg;
   bus_write(copy.io, kBase + 0x10, 4, 1);
@@ -181,8 +178,9 @@ TEST(TestIrqDeviceStateTest, KeepsItsCountersAndRoutesAgainOnTheNextFire) {
 
   IrqTestDevice target;
   using namespace testing;
-  expect_refused(target.device, tree, resized("", "msi-address", 4), "msi-address");
-  expect_refused(target.device, tree, without("", "mmio-exits"), "mmio-exits");
+  expect_each_refused(
+      target.device, tree,
+      {{resized("", "msi-address", 4), "msi-address"}, {without("", "mmio-exits"), "mmio-exits"}});
   EXPECT_EQ(bus_read(target.io, kBase + 0x0c, 4), 0u);
 }
 

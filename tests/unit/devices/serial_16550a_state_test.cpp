@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "bus_access.hpp"
-#include "fdt_state.hpp"
 #include "serial_16550a.hpp"
 #include "state_checks.hpp"
 
@@ -81,10 +80,9 @@ TEST(Serial16550aStateTest, ContinuesIdenticallyInAFreshUart) {
   Uart original;
   drive(original);
   ASSERT_TRUE(original.serial.interrupt_pending());
-  testing::StateNode tree = testing::save(original.serial);
 
   Uart copy;
-  testing::load(copy.serial, tree);
+  testing::StateNode tree = testing::copy_state(original.serial, copy.serial);
   EXPECT_EQ(copy.levels, std::vector<bool>{true}) << "the loaded line level is reported once";
   EXPECT_EQ(copy.rx_space_calls, 1) << "the FIFO has room: the console is told";
   EXPECT_TRUE(testing::save(copy.serial) == tree);
@@ -96,15 +94,8 @@ TEST(Serial16550aStateTest, ContinuesIdenticallyInAFreshUart) {
 TEST(Serial16550aStateTest, RoundTripsThroughTheFdtStateTree) {
   Uart original;
   drive(original);
-  FdtStateWriter writer(kStateKind);
-  writer.begin_node("serial");
-  original.serial.save_state(writer);
-  writer.end_node();
-  std::vector<uint8_t> blob = writer.finish();
-
   Uart copy;
-  FdtStateReader reader(blob, kStateKind);
-  copy.serial.load_state(*reader.node("serial"));
+  testing::copy_state_through_fdt(original.serial, copy.serial, "serial");
   original.sent.clear();
   EXPECT_EQ(continue_with(copy), continue_with(original));
 }
@@ -117,27 +108,25 @@ TEST(Serial16550aStateTest, RefusesMalformedStatesAndStaysAsItWas) {
   outb(target.io, kScr, 0x77);
   outb(target.io, kFcr, 0x01);
   using namespace testing;
-  expect_refused(target.serial, tree, without("", "lcr"), "lcr");
-  expect_refused(target.serial, tree, resized("", "divisor", 8), "divisor");
-  expect_refused(target.serial, tree, set_u32("", "ier", 0x10), "ier");
-  expect_refused(target.serial, tree, set_u32("", "fcr", 0x06), "fcr");
-  expect_refused(target.serial, tree, set_u32("", "mcr", 0x20), "mcr");
-  expect_refused(target.serial, tree, set_u32("", "overrun", 2), "overrun");
-  expect_refused(target.serial, tree, resized("", "rx-fifo", 17), "rx-fifo");
-  expect_refused(target.serial, tree, resized("", "rx-errors", 1), "rx-errors");
-  expect_refused(
+  expect_each_refused(
       target.serial, tree,
-      [](StateNode& t) { t.fields["rx-errors"].assign(t.fields["rx-fifo"].size(), 0x80); },
-      "rx-errors");
-  // Without FIFOs the receiver holds one byte.
-  expect_refused(
-      target.serial, tree,
-      [](StateNode& t) {
-        t.set_u32("fcr", 0);
-        t.fields["rx-fifo"].resize(2);
-        t.fields["rx-errors"].resize(2);
-      },
-      "rx-fifo");
+      {{without("", "lcr"), "lcr"},
+       {resized("", "divisor", 8), "divisor"},
+       {set_u32("", "ier", 0x10), "ier"},
+       {set_u32("", "fcr", 0x06), "fcr"},
+       {set_u32("", "mcr", 0x20), "mcr"},
+       {set_u32("", "overrun", 2), "overrun"},
+       {resized("", "rx-fifo", 17), "rx-fifo"},
+       {resized("", "rx-errors", 1), "rx-errors"},
+       {[](StateNode& t) { t.fields["rx-errors"].assign(t.fields["rx-fifo"].size(), 0x80); },
+        "rx-errors"},
+       // Without FIFOs the receiver holds one byte.
+       {[](StateNode& t) {
+          t.set_u32("fcr", 0);
+          t.fields["rx-fifo"].resize(2);
+          t.fields["rx-errors"].resize(2);
+        },
+        "rx-fifo"}});
   EXPECT_EQ(inb(target.io, kScr), 0x77);
 }
 

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "bus_access.hpp"
-#include "fdt_state.hpp"
 #include "irqchip/i8259.hpp"
 #include "state_checks.hpp"
 
@@ -73,10 +72,9 @@ TEST(I8259StateTest, ContinuesIdenticallyInAFreshPair) {
   Pic original;
   drive(original);
   ASSERT_TRUE(original.pic.output());
-  testing::StateNode tree = testing::save(original.pic);
 
   Pic copy;
-  testing::load(copy.pic, tree);
+  testing::StateNode tree = testing::copy_state(original.pic, copy.pic);
   EXPECT_EQ(copy.outputs, std::vector<bool>{true}) << "INT is reported once";
   // The devices behind the inputs re-assert their levels after the load: nothing changes.
   for (unsigned irq : {3, 5, 8, 11}) copy.pic.irq(irq).set_level(true);
@@ -87,14 +85,8 @@ TEST(I8259StateTest, ContinuesIdenticallyInAFreshPair) {
 TEST(I8259StateTest, RoundTripsThroughTheFdtStateTree) {
   Pic original;
   drive(original);
-  FdtStateWriter writer(kStateKind);
-  writer.begin_node("pic");
-  original.pic.save_state(writer);
-  writer.end_node();
-  std::vector<uint8_t> blob = writer.finish();
   Pic copy;
-  FdtStateReader reader(blob, kStateKind);
-  copy.pic.load_state(*reader.node("pic"));
+  testing::copy_state_through_fdt(original.pic, copy.pic, "pic");
   EXPECT_EQ(continue_with(copy), continue_with(original));
 }
 
@@ -105,15 +97,15 @@ TEST(I8259StateTest, RefusesMalformedStatesAndStaysAsItWas) {
   Pic target;
   outb(target.io, kMasterData, 0x5a);  // IMR of an uninitialized chip
   using namespace testing;
-  expect_refused(target.pic, tree, without("slave", "isr"), "slave/isr");
-  expect_refused(
-      target.pic, tree, [](StateNode& t) { t.children.erase("master"); }, "master");
-  expect_refused(target.pic, tree, resized("master", "irr", 8), "master/irr");
-  expect_refused(target.pic, tree, set_u32("master", "priority-add", 8), "priority-add");
-  expect_refused(target.pic, tree, set_u32("slave", "init-state", 4), "init-state");
-  expect_refused(target.pic, tree, set_u32("master", "vector-base", 0x31), "vector-base");
-  expect_refused(target.pic, tree, set_u32("master", "elcr", 0x01), "elcr");  // IRQ 0: edge only
-  expect_refused(target.pic, tree, set_u32("slave", "poll", 3), "poll");
+  expect_each_refused(target.pic, tree,
+                      {{without("slave", "isr"), "slave/isr"},
+                       {without_node("master"), "master"},
+                       {resized("master", "irr", 8), "master/irr"},
+                       {set_u32("master", "priority-add", 8), "priority-add"},
+                       {set_u32("slave", "init-state", 4), "init-state"},
+                       {set_u32("master", "vector-base", 0x31), "vector-base"},
+                       {set_u32("master", "elcr", 0x01), "elcr"},  // IRQ 0: edge only
+                       {set_u32("slave", "poll", 3), "poll"}});
   EXPECT_EQ(inb(target.io, kMasterData), 0x5a);
   EXPECT_TRUE(target.outputs.empty());
 }

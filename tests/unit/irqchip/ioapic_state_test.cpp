@@ -79,10 +79,9 @@ std::vector<uint32_t> continue_with(Apic& a) {
 TEST(IoapicStateTest, ContinuesIdenticallyInAFreshIoapic) {
   Apic original;
   drive(original);
-  testing::StateNode tree = testing::save(original.ioapic);
 
   Apic copy;
-  testing::load(copy.ioapic, tree);
+  testing::StateNode tree = testing::copy_state(original.ioapic, copy.ioapic);
   EXPECT_EQ(copy.routed, (std::vector<unsigned>{4, 9, 16, 20})) << "every changed route, once";
   EXPECT_TRUE(copy.msi.messages.empty()) << "a load delivers nothing";
   for (unsigned pin : {9, 20}) copy.ioapic.pin(pin).set_level(true);  // devices re-assert
@@ -100,12 +99,13 @@ TEST(IoapicStateTest, RefusesMalformedStatesAndStaysAsItWas) {
   target.set_entry(4, 0x77, 0);
   target.routed.clear();
   using namespace testing;
-  expect_refused(target.ioapic, tree, without("", "redir-23"), "redir-23");
-  expect_refused(target.ioapic, tree, resized("", "redir-0", 4), "redir-0");
-  expect_refused(target.ioapic, tree, set_u32("", "id", 16), "id");
-  expect_refused(target.ioapic, tree, set_u32("", "levels", 1u << 24), "levels");
-  expect_refused(target.ioapic, tree, set_u64("", "redir-4", 0x41 | 1u << 14), "redir-4");
-  expect_refused(target.ioapic, tree, set_u64("", "redir-9", 0x49 | kLevel | 1u << 12), "redir-9");
+  expect_each_refused(target.ioapic, tree,
+                      {{without("", "redir-23"), "redir-23"},
+                       {resized("", "redir-0", 4), "redir-0"},
+                       {set_u32("", "id", 16), "id"},
+                       {set_u32("", "levels", 1u << 24), "levels"},
+                       {set_u64("", "redir-4", 0x41 | 1u << 14), "redir-4"},
+                       {set_u64("", "redir-9", 0x49 | kLevel | 1u << 12), "redir-9"}});
   EXPECT_EQ(target.reg(0x18), 0x77u);
   EXPECT_TRUE(target.routed.empty());
 }

@@ -91,12 +91,10 @@ std::vector<int> continue_with(Pit& p) {
 TEST(PitStateTest, ContinuesIdenticallyOnAYoungerClock) {
   Pit original(100 * kSecond);
   drive(original);
-  testing::StateNode pit_tree = testing::save(original.pit);
-  testing::StateNode port61_tree = testing::save(original.port61);
 
   Pit copy(2 * kSecond + 777);  // younger than the 40 s the counters have been running
-  testing::load(copy.pit, pit_tree);
-  testing::load(copy.port61, port61_tree);
+  testing::copy_state(original.pit, copy.pit);
+  testing::copy_state(original.port61, copy.port61);
   EXPECT_EQ(copy.irq0.level, original.irq0.level);
   EXPECT_EQ(copy.due_in(), original.due_in()) << "the timer is re-armed, relative to now";
   EXPECT_EQ(continue_with(copy), continue_with(original));
@@ -108,9 +106,8 @@ TEST(PitStateTest, AnInterruptDueAtTheSaveIsRaisedAfterTheLoad) {
   outb(original.io, kCh0, 0x00);
   outb(original.io, kCh0, 0x10);  // 4096 clocks, about 3.4 ms
   original.now += 10'000'000;     // due, but the VMM's timer has not run yet
-  testing::StateNode tree = testing::save(original.pit);
   Pit copy(5 * kSecond);
-  testing::load(copy.pit, tree);
+  testing::copy_state(original.pit, copy.pit);
   EXPECT_EQ(copy.due_in(), 0u);
   EXPECT_EQ(copy.run_for(1), 1u);
   EXPECT_TRUE(copy.irq0.level);
@@ -127,25 +124,26 @@ TEST(PitStateTest, RefusesMalformedStatesAndStaysAsItWas) {
   target.deadlines.clear();
   target.deadlines.push_back(std::nullopt);
   using namespace testing;
-  expect_refused(target.pit, tree, without("channel-1", "reload"), "channel-1/reload");
-  expect_refused(
-      target.pit, tree, [](StateNode& t) { t.children.erase("channel-2"); }, "channel-2");
-  expect_refused(target.pit, tree, set_u32("channel-0", "mode", 8), "mode");
-  expect_refused(target.pit, tree, set_u32("channel-0", "rw", 0), "rw");
-  expect_refused(target.pit, tree, set_u32("channel-0", "reload", 0), "reload");
-  expect_refused(target.pit, tree, set_u32("channel-0", "reload", 65537), "reload");
-  expect_refused(target.pit, tree, set_u32("channel-1", "reload", 20000), "reload");  // BCD
-  expect_refused(target.pit, tree, set_u32("channel-2", "phase", 3), "phase");
-  expect_refused(target.pit, tree, set_u32("channel-1", "latch-next", 2), "latch-next");
-  expect_refused(target.pit, tree, resized("channel-1", "latch", 3), "latch");
-  expect_refused(target.pit, tree, set_u64("", "deadline-ns", 2 * kSecond), "deadline-ns");
-  expect_refused(target.pit, tree, set_u64("channel-0", "since-start-ns", ~0ull), "since-start-ns");
+  expect_each_refused(target.pit, tree,
+                      {{without("channel-1", "reload"), "channel-1/reload"},
+                       {without_node("channel-2"), "channel-2"},
+                       {set_u32("channel-0", "mode", 8), "mode"},
+                       {set_u32("channel-0", "rw", 0), "rw"},
+                       {set_u32("channel-0", "reload", 0), "reload"},
+                       {set_u32("channel-0", "reload", 65537), "reload"},
+                       {set_u32("channel-1", "reload", 20000), "reload"},  // BCD
+                       {set_u32("channel-2", "phase", 3), "phase"},
+                       {set_u32("channel-1", "latch-next", 2), "latch-next"},
+                       {resized("channel-1", "latch", 3), "latch"},
+                       {set_u64("", "deadline-ns", 2 * kSecond), "deadline-ns"},
+                       {set_u64("channel-0", "since-start-ns", ~0ull), "since-start-ns"}});
   EXPECT_EQ(target.deadlines.size(), 1u) << "no timer was armed by a refused load";
   EXPECT_EQ(inb(target.io, kCh0), 0x00);
 
   testing::StateNode port61_tree = testing::save(original.port61);
-  expect_refused(target.port61, port61_tree, set_u32("", "written", 0x10), "written");
-  expect_refused(target.port61, port61_tree, without("", "refresh"), "refresh");
+  expect_each_refused(
+      target.port61, port61_tree,
+      {{set_u32("", "written", 0x10), "written"}, {without("", "refresh"), "refresh"}});
 }
 
 }  // namespace

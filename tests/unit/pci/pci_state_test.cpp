@@ -73,10 +73,9 @@ std::vector<uint64_t> continue_with(Machine& m) {
 TEST(PciStateTest, ContinuesIdenticallyOnAFreshBus) {
   Machine original;
   drive(original);
-  testing::StateNode tree = testing::save(original.root);
 
   Machine copy;
-  testing::load(copy.root, tree);
+  testing::StateNode tree = testing::copy_state(original.root, copy.root);
   EXPECT_TRUE(copy.intx.level()) << "the INTx request is driven again";
   for (unsigned index : {0u, 1u, 2u})
     EXPECT_EQ(copy.root.bar_mapping(kSlot, index), original.root.bar_mapping(kSlot, index));
@@ -91,19 +90,17 @@ TEST(PciStateTest, RefusesAnotherMachineAndMalformedStatesAndStaysAsItWas) {
   Machine target;
   conf1_write(target.io, kSlot, 0x0c, 1, 0x42);
   using namespace testing;
-  expect_refused(target.root, tree, without("slot-5", "config"), "slot-5/config");
-  expect_refused(target.root, tree, resized("slot-5", "config", 256), "config");
-  expect_refused(target.root, tree, set_u32("", "config-address", 0x8000'0001), "config-address");
-  expect_refused(
-      target.root, tree, [](StateNode& t) { t.children.erase("slot-5"); }, "slot-5");
-  expect_refused(
-      target.root, tree, [](StateNode& t) { t.children["slot-7"] = t.children["slot-5"]; },
-      "slot-7");
-  expect_refused(target.root, tree, set_u32("slot-5", "intx-requested", 2), "intx-requested");
-  expect_refused(target.root, tree, set_u32("slot-0", "intx-requested", 1), "intx-requested");
-  // A read-only bit that differs: the BAR's type bits.
-  expect_refused(
-      target.root, tree, [](StateNode& t) { t.at("slot-5").fields["config"][0x10] = 0; }, "config");
+  expect_each_refused(
+      target.root, tree,
+      {{without("slot-5", "config"), "slot-5/config"},
+       {resized("slot-5", "config", 256), "config"},
+       {set_u32("", "config-address", 0x8000'0001), "config-address"},
+       {without_node("slot-5"), "slot-5"},
+       {[](StateNode& t) { t.children["slot-7"] = t.children["slot-5"]; }, "slot-7"},
+       {set_u32("slot-5", "intx-requested", 2), "intx-requested"},
+       {set_u32("slot-0", "intx-requested", 1), "intx-requested"},
+       // A read-only bit that differs: the BAR's type bits.
+       {[](StateNode& t) { t.at("slot-5").fields["config"][0x10] = 0; }, "config"}});
   EXPECT_EQ(conf1_read(target.io, kSlot, 0x0c, 1), 0x42u);
   EXPECT_EQ(target.root.bar_mapping(kSlot, 1), std::nullopt);
 
