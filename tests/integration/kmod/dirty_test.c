@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kmod_test_lib.h"
+
 #define PAGE 4096UL
 #define RAM_SIZE (2UL << 20) /* slot 0: one 2 MiB-aligned transparent huge page at GPA 0 */
 #define RAM_PAGES (RAM_SIZE / PAGE)
@@ -212,17 +214,6 @@ static void expect_dirty(struct vm *v, unsigned int from, const uint16_t *pages,
              g ? "dirty, not written" : "written, not dirty");
     }
   }
-}
-
-/* The "huge N" line of kagami's debugfs live_objects (-1 without it, as on kvm-amd). */
-static long huge_leaves(void) {
-  FILE *f = fopen("/sys/kernel/debug/kagami/live_objects", "r");
-  char line[64];
-  long n = -1;
-  while (f && fgets(line, sizeof(line), f))
-    if (sscanf(line, "huge %ld", &n) == 1) break;
-  if (f) fclose(f);
-  return n;
 }
 
 static const uint16_t none[] = {0};

@@ -12,43 +12,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kmod_test_lib.h"
+
 #define PAGE 4096UL
-
-static int failures;
-static int passes;
-
-static void check(int ok, const char *what, long got, int err) {
-  if (ok) {
-    passes++;
-    return;
-  }
-  failures++;
-  printf("FAIL: %s (got %ld, errno %d: %s)\n", what, got, err, strerror(err));
-}
-
-/* expr must return a non-negative value. */
-#define EXPECT_OK(expr)               \
-  ({                                  \
-    errno = 0;                        \
-    long _r = (long)(expr);           \
-    check(_r >= 0, #expr, _r, errno); \
-    _r;                               \
-  })
-
-/* expr must fail with errno e. */
-#define EXPECT_ERR(expr, e)                                              \
-  do {                                                                   \
-    errno = 0;                                                           \
-    long _r = (long)(expr);                                              \
-    check(_r == -1 && errno == (e), #expr " fails with " #e, _r, errno); \
-  } while (0)
-
-#define EXPECT_EQ(expr, v)                              \
-  do {                                                  \
-    errno = 0;                                          \
-    long _r = (long)(expr);                             \
-    check(_r == (long)(v), #expr " == " #v, _r, errno); \
-  } while (0)
 
 static int set_region(int vm, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size,
                       uint64_t uaddr) {
@@ -67,7 +33,7 @@ static void test_system_fd(int sys) {
   EXPECT_EQ(ioctl(sys, KVM_CHECK_EXTENSION, 0x7fff0000), 0);
   EXPECT_EQ(ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY), 1);
   long size = ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
-  check(size == 2 * 4096, "KVM_GET_VCPU_MMAP_SIZE: kvm_run and the PIO page", size, errno);
+  check_errno(size == 2 * 4096, "KVM_GET_VCPU_MMAP_SIZE: kvm_run and the PIO page", size, errno);
   EXPECT_ERR(ioctl(sys, KVM_CREATE_VM, 1), EINVAL);
   EXPECT_ERR(ioctl(sys, KVM_CREATE_VM, ~0UL), EINVAL);
   EXPECT_ERR(ioctl(sys, KVM_RUN, 0), ENOTTY);
@@ -93,15 +59,15 @@ static void test_supported_cpuid(int sys) {
   EXPECT_ERR(ioctl(sys, KVM_GET_SUPPORTED_CPUID, c), E2BIG);
   c->nent = 300;
   EXPECT_EQ(ioctl(sys, KVM_GET_SUPPORTED_CPUID, c), 0);
-  check(c->nent > 2 && c->nent <= 256, "a bounded number of CPUID entries", c->nent, 0);
+  check_errno(c->nent > 2 && c->nent <= 256, "a bounded number of CPUID entries", c->nent, 0);
   for (uint32_t i = 0; i < c->nent; i++) {
     const struct kvm_cpuid_entry2 *e = &c->entries[i];
     if (e->function == 1) {
-      check(e->ecx & (1u << 31), "leaf 1 has the hypervisor bit", e->ecx, 0);
-      check(!(e->ecx & (1u << 5)), "leaf 1 hides VMX", e->ecx, 0);
-      check(!(e->ecx & (1u << 3)), "leaf 1 hides MONITOR", e->ecx, 0);
+      check_errno(e->ecx & (1u << 31), "leaf 1 has the hypervisor bit", e->ecx, 0);
+      check_errno(!(e->ecx & (1u << 5)), "leaf 1 hides VMX", e->ecx, 0);
+      check_errno(!(e->ecx & (1u << 3)), "leaf 1 hides MONITOR", e->ecx, 0);
     }
-    if (e->function == 0x80000001) check(!(e->ecx & (1u << 2)), "SVM is hidden", e->ecx, 0);
+    if (e->function == 0x80000001) check_errno(!(e->ecx & (1u << 2)), "SVM is hidden", e->ecx, 0);
   }
   free(c);
 }
@@ -218,23 +184,23 @@ static void *test_vcpus(int sys, int vm, int *vcpu0) {
   EXPECT_ERR(ioctl(*vcpu0, 0xdeadbeef, 0), ENOTTY);
 
   void *bad = mmap(NULL, size, PROT_READ, MAP_SHARED, *vcpu0, PAGE);
-  check(bad == MAP_FAILED, "mmap of the vCPU fd at offset 4096 past its end fails", 0, errno);
+  check_errno(bad == MAP_FAILED, "mmap of the vCPU fd at offset 4096 past its end fails", 0, errno);
   bad = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, *vcpu0, size);
-  check(bad == MAP_FAILED, "mmap of the vCPU fd at its end fails", 0, errno);
+  check_errno(bad == MAP_FAILED, "mmap of the vCPU fd at its end fails", 0, errno);
   uint8_t *pio = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, *vcpu0, PAGE);
-  check(pio != MAP_FAILED, "mmap of the PIO page alone", 0, errno);
+  check_errno(pio != MAP_FAILED, "mmap of the PIO page alone", 0, errno);
   if (pio != MAP_FAILED) {
     memset(pio, 0xab, PAGE); /* the whole page is there: no SIGBUS */
     munmap(pio, PAGE);
   }
   bad = mmap(NULL, size + PAGE, PROT_READ, MAP_SHARED, *vcpu0, 0);
-  check(bad == MAP_FAILED, "mmap of the vCPU fd beyond its size fails", 0, errno);
+  check_errno(bad == MAP_FAILED, "mmap of the vCPU fd beyond its size fails", 0, errno);
   struct kvm_run *run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *vcpu0, 0);
-  check(run != MAP_FAILED, "mmap of the vCPU fd", 0, errno);
+  check_errno(run != MAP_FAILED, "mmap of the vCPU fd", 0, errno);
   if (run == MAP_FAILED) return NULL;
-  check(run->exit_reason == 0, "a fresh kvm_run is zero", run->exit_reason, 0);
+  check_errno(run->exit_reason == 0, "a fresh kvm_run is zero", run->exit_reason, 0);
   run->immediate_exit = 1;
-  check(run->immediate_exit == 1, "kvm_run is writable", run->immediate_exit, 0);
+  check_errno(run->immediate_exit == 1, "kvm_run is writable", run->immediate_exit, 0);
   close(vcpu1);
   close(vcpu63);
   return run;
@@ -285,17 +251,19 @@ int main(int argc, char **argv) {
   close(vm);
   if (run) {
     run->immediate_exit = 2;
-    check(run->immediate_exit == 2, "kvm_run stays usable after the VM fd is closed", 0, 0);
+    check_errno(run->immediate_exit == 2, "kvm_run stays usable after the VM fd is closed", 0, 0);
   }
   EXPECT_ERR(ioctl(vcpu0, KVM_RUN, 0), EINTR); /* immediate_exit */
   /* As KVM 6.1: immediate_exit leaves the exit reason as it was (KVM_EXIT_UNKNOWN here). */
-  if (run) check(run->exit_reason == KVM_EXIT_UNKNOWN, "immediate_exit: exit reason kept", 0, 0);
+  if (run)
+    check_errno(run->exit_reason == KVM_EXIT_UNKNOWN, "immediate_exit: exit reason kept", 0, 0);
   close(vcpu0);
   if (run) {
-    check(run->immediate_exit == 2, "kvm_run stays mapped after the vCPU fd is closed", 0, 0);
+    check_errno(run->immediate_exit == 2, "kvm_run stays mapped after the vCPU fd is closed", 0, 0);
     munmap(run, PAGE);
   }
   close(sys);
-  printf("%s: %d checks passed, %d failed\n", failures ? "FAIL" : "PASS", passes, failures);
-  return failures ? 1 : 0;
+  printf("%s: %d checks passed, %d failed\n", checks_failed ? "FAIL" : "PASS", checks_passed,
+         checks_failed);
+  return checks_failed ? 1 : 0;
 }

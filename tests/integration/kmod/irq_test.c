@@ -20,40 +20,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static int failures;
-static int passes;
+#include "kmod_test_lib.h"
+
 static int sys_fd;
-
-static void check(int ok, const char *what, long got, int err) {
-  if (ok) {
-    passes++;
-    return;
-  }
-  failures++;
-  printf("FAIL: %s (got %ld, errno %d: %s)\n", what, got, err, strerror(err));
-}
-
-#define EXPECT_OK(expr)               \
-  ({                                  \
-    errno = 0;                        \
-    long _r = (long)(expr);           \
-    check(_r >= 0, #expr, _r, errno); \
-    _r;                               \
-  })
-
-#define EXPECT_ERR(expr, e)                                              \
-  do {                                                                   \
-    errno = 0;                                                           \
-    long _r = (long)(expr);                                              \
-    check(_r == -1 && errno == (e), #expr " fails with " #e, _r, errno); \
-  } while (0)
-
-#define EXPECT_EQ(expr, v)                              \
-  do {                                                  \
-    errno = 0;                                          \
-    long _r = (long)(expr);                             \
-    check(_r == (long)(v), #expr " == " #v, _r, errno); \
-  } while (0)
 
 enum chip_mode { NO_IRQCHIP, SPLIT, KERNEL };
 
@@ -636,6 +605,6 @@ int main(int argc, char **argv) {
   test_msi_guest();
   test_resample_guest(1);
   test_resample_guest(0);
-  printf("%s: %d passed, %d failed\n", dev, passes, failures);
-  return failures ? 1 : 0;
+  printf("%s: %d passed, %d failed\n", dev, checks_passed, checks_failed);
+  return checks_failed ? 1 : 0;
 }

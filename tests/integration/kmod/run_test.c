@@ -14,6 +14,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kmod_test_lib.h"
+
 #define MEM_SIZE 0x4000UL
 #define CODE 0x1000
 
@@ -230,17 +232,6 @@ static const uint8_t reads_low_memory[] = {
     0xc6, 0x06, 0x00, 0x80, 0x77, /* mov byte [0x8000], 0x77 */
     0xf4,                         /* hlt */
 };
-
-/* The "huge N" line of kagami's debugfs live_objects: 2 MiB nested-page-table leaves. */
-static long huge_leaves(void) {
-  FILE *f = fopen("/sys/kernel/debug/kagami/live_objects", "r");
-  char line[64];
-  long n = -1;
-  while (f && fgets(line, sizeof(line), f))
-    if (sscanf(line, "huge %ld", &n) == 1) break;
-  if (f) fclose(f);
-  return n;
-}
 
 /* Anonymous memory in transparent huge pages: 4 MiB, 2 MiB-aligned, touched. */
 static uint8_t *huge_memory(void) {
