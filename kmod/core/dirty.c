@@ -90,6 +90,19 @@ void kagami_dirty_log_start(struct kagami_vm *vm, struct kagami_memslot *slot)
 	up_write(&vm->run_sem);
 }
 
+/*
+ * Logging stopped on slot (vm->lock held; its bitmap is gone): mappings split
+ * for it may be 2 MiB ones again. Dropping unpins, so no vCPU may be in the
+ * guest meanwhile.
+ */
+void kagami_dirty_log_stop(struct kagami_vm *vm, struct kagami_memslot *slot)
+{
+	kagami_vm_request_flush(vm);
+	down_write(&vm->run_sem);
+	kagami_vendor->dirty_log_stop(vm, slot);
+	up_write(&vm->run_sem);
+}
+
 void kagami_mark_slot_page_dirty(struct kagami_memslot *slot, u64 gfn)
 {
 	if (slot->dirty_bitmap)

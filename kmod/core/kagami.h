@@ -170,6 +170,7 @@ int kagami_memslot_set(struct kagami_vm *vm,
 unsigned long *kagami_dirty_bitmap_alloc(struct kagami_vm *vm, u64 npages);
 void kagami_dirty_bitmap_free(unsigned long *bitmap);
 void kagami_dirty_log_start(struct kagami_vm *vm, struct kagami_memslot *slot);
+void kagami_dirty_log_stop(struct kagami_vm *vm, struct kagami_memslot *slot);
 long kagami_dirty_log_ioctl(struct kagami_vm *vm, unsigned int cmd, void __user *argp);
 int kagami_dirty_log_enable_cap(struct kagami_vm *vm, const struct kvm_enable_cap *cap);
 void kagami_mark_page_dirty(struct kagami_vm *vm, u64 gpa);

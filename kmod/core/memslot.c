@@ -80,11 +80,13 @@ static int kagami_memslot_set_flags(struct kagami_vm *vm, struct kagami_memslot 
 	kagami_memslot_replace_bitmap(slot, bitmap);
 	slot->flags = flags;
 	/*
-	 * Stopping needs nothing: a write-protected page takes one more fault,
-	 * which makes it writable again.
+	 * On stopping, a write-protected page that stays mapped takes one more
+	 * fault, which makes it writable again.
 	 */
 	if (bitmap && !was_logging)
 		kagami_dirty_log_start(vm, slot);
+	else if (!bitmap && was_logging)
+		kagami_dirty_log_stop(vm, slot);
 	return 0;
 }
 

@@ -41,11 +41,14 @@ struct kagami_vendor_ops {
 	/*
 	 * Dirty logging (vm->lock held; the core flushes the TLBs): logging
 	 * starts on a slot (no vCPU in the guest): drop its 2 MiB mappings, and
-	 * with protect write-protect every page it maps; write-protect the pages
-	 * slot->base_gfn + first + each set bit of mask.
+	 * with protect write-protect every page it maps; logging stopped (no
+	 * vCPU in the guest): drop the 4 KiB mappings that could be 2 MiB ones
+	 * again; write-protect the pages slot->base_gfn + first + each set bit
+	 * of mask.
 	 */
 	void (*dirty_log_start)(struct kagami_vm *vm, const struct kagami_memslot *slot,
 				bool protect);
+	void (*dirty_log_stop)(struct kagami_vm *vm, const struct kagami_memslot *slot);
 	void (*write_protect)(struct kagami_vm *vm, const struct kagami_memslot *slot, u64 first,
 			      unsigned long mask);
 	/* KVM_RUN: 0 with vcpu->run filled for userspace, or -errno (-EINTR: signal). */

@@ -56,6 +56,19 @@ static void npt_clear_level(u64 *table, int level)
 	}
 }
 
+/*
+ * The level-2 entry pde points to a table of 4 KiB leaves: unpin them, free
+ * the table and clear pde (vm->lock held, no vCPU in the guest).
+ */
+void npt_drop_leaf_table(u64 *pde)
+{
+	u64 *table = __va(*pde & NPT_ADDR);
+
+	WRITE_ONCE(*pde, 0);
+	npt_clear_level(table, 1);
+	npt_free_table(table);
+}
+
 int svm_vm_init(struct kagami_vm *vm)
 {
 	struct svm_vm *svm_vm = kzalloc(sizeof(*svm_vm), GFP_KERNEL_ACCOUNT);

@@ -36,6 +36,7 @@ static inline u64 *npt_entry(u64 *table, u64 gpa, int level)
 /* npt.c: the leaf mapping gpa and its level (vm->lock held); a leaf's pages unpinned. */
 u64 *npt_leaf(struct svm_vm *svm_vm, u64 gpa, int *level);
 void npt_unpin(u64 leaf, unsigned long npages);
+void npt_drop_leaf_table(u64 *pde);
 
 /* npt_dirty.c (vm->lock held): 1 when a write fault on a mapped page is handled. */
 int npt_unprotect(struct kagami_vm *vm, struct kagami_memslot *slot, u64 gpa);

@@ -72,6 +72,47 @@ void svm_dirty_log_start(struct kagami_vm *vm, const struct kagami_memslot *slot
 	}
 }
 
+/*
+ * Whether the 4 KiB leaves of this table may become one 2 MiB leaf again: the
+ * VMM's page behind the first one mapped is part of a huge page (the fault
+ * path checks the whole run when it maps again; memory without huge pages
+ * keeps its leaves rather than fault them all back in).
+ */
+static bool npt_leaves_collapsible(const u64 *ptes)
+{
+	struct folio *folio;
+	int i;
+
+	for (i = 0; i < PTRS_PER_PTE; i++) {
+		if (!(ptes[i] & NPT_P))
+			continue;
+		folio = page_folio(pfn_to_page((ptes[i] & NPT_ADDR) >> PAGE_SHIFT));
+		return folio_test_large(folio) && folio_size(folio) >= PMD_SIZE;
+	}
+	return false;
+}
+
+/*
+ * Logging stopped on slot (vm->lock and run_sem held, every vCPU to flush):
+ * as KVM's recovery of huge pages, each table of 4 KiB leaves that covers
+ * 2 MiB of the slot backed by a huge page goes, so that its pages fault back
+ * in as one 2 MiB leaf. The write protection goes with it.
+ */
+void svm_dirty_log_stop(struct kagami_vm *vm, const struct kagami_memslot *slot)
+{
+	u64 end = slot->base_gfn + slot->npages;
+	u64 gfn = ALIGN(slot->base_gfn, NPT_HUGE_PAGES);
+	u64 *pde;
+
+	for (; gfn + NPT_HUGE_PAGES <= end; gfn += NPT_HUGE_PAGES) {
+		pde = npt_pde(vm->vendor, gfn << PAGE_SHIFT);
+		if (!pde || !(*pde & NPT_P) || (*pde & NPT_PS))
+			continue;
+		if (npt_leaves_collapsible(__va(*pde & NPT_ADDR)))
+			npt_drop_leaf_table(pde);
+	}
+}
+
 /* The pages slot->base_gfn + first + each bit of mask lose NPT_RW (vm->lock held). */
 void svm_write_protect(struct kagami_vm *vm, const struct kagami_memslot *slot, u64 first,
 		       unsigned long mask)

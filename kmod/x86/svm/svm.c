@@ -280,6 +280,7 @@ const struct kagami_vendor_ops kagami_svm_ops = {
 	.vm_destroy = svm_vm_destroy,
 	.memslots_changed = svm_memslots_changed,
 	.dirty_log_start = svm_dirty_log_start,
+	.dirty_log_stop = svm_dirty_log_stop,
 	.write_protect = svm_write_protect,
 	.vcpu_run = svm_vcpu_run,
 	.get_regs = svm_get_regs,

@@ -180,6 +180,7 @@ void svm_vm_destroy(struct kagami_vm *vm);
 void svm_memslots_changed(struct kagami_vm *vm);
 void svm_dirty_log_start(struct kagami_vm *vm, const struct kagami_memslot *slot,
 			 bool protect);
+void svm_dirty_log_stop(struct kagami_vm *vm, const struct kagami_memslot *slot);
 void svm_write_protect(struct kagami_vm *vm, const struct kagami_memslot *slot, u64 first,
 		       unsigned long mask);
 int svm_handle_npf(struct kagami_vcpu *vcpu);
