@@ -336,3 +336,19 @@ expect_destination_waits() {
   log "the destination logged: $(tail -n +$((log_lines_before + 1)) "$work/$name.log" |
     tr -d '\r' | head -n 3 | tr '\n' ' ')"
 }
+
+# The start of the tests of a spoiled stream (truncated.sh, corrupted.sh): a source and a
+# destination on two hosts, the guest dirtying 16 MiB, and migration_proxy listening on
+# $proxy_port in front of the destination, passing the stream on spoiled by ARGS
+# (--truncate-after N, --flip-at N).
+start_vms_behind_proxy() {
+  require_migration
+  require_proxy
+  use_two_hosts
+  make_key key
+  guest_cmdline="wss=16M rate=16"
+  start_source source "$ns_a" 64M key
+  start_destination destination "$ns_b" "$addr_b" 64M key
+  run_in proxy "$ns_b" "$proxy" --listen "$addr_b:$proxy_port" --connect "$addr_b:$port" "$@"
+  wait_until 10 "the proxy to listen" listening "$ns_b" "$proxy_port"
+}

@@ -6,16 +6,7 @@
 # Usage: truncated.sh KAGAMI GUEST.elf PROXY
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
-require_migration
-require_proxy
-use_two_hosts
-make_key key
-guest_cmdline="wss=16M rate=16"
-start_source source "$ns_a" 64M key
-start_destination destination "$ns_b" "$addr_b" 64M key
-run_in proxy "$ns_b" "$proxy" --listen "$addr_b:$proxy_port" --connect "$addr_b:$port" \
-  --truncate-after $((1 << 20))
-wait_until 10 "the proxy to listen" listening "$ns_b" "$proxy_port"
+start_vms_behind_proxy --truncate-after $((1 << 20))
 
 lines=$(log_lines destination)
 migrate truncated source --to "tcp:$addr_b:$proxy_port"
