@@ -25,30 +25,33 @@ class Request {
     if (!v) return fallback;
     if (!v->is_int() || v->as_int() < static_cast<int64_t>(min) ||
         v->as_int() > static_cast<int64_t>(max))
-      throw ControlError(command_ + ": \"" + std::string(key) + "\" must be an integer from " +
-                         std::to_string(min) + " to " + std::to_string(max));
+      refuse(key, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
     return static_cast<uint64_t>(v->as_int());
   }
 
   bool boolean(std::string_view key, bool fallback) const {
     const Json* v = json_.find(key);
     if (!v) return fallback;
-    if (!v->is_bool())
-      throw ControlError(command_ + ": \"" + std::string(key) + "\" must be true or false");
+    if (!v->is_bool()) refuse(key, "must be true or false");
     return v->as_bool();
   }
 
   std::string text(std::string_view key) const {
     const Json* v = json_.find(key);
-    if (!v) throw ControlError(command_ + ": \"" + std::string(key) + "\" is required");
+    if (!v) refuse(key, "is required");
     if (!v->is_string() || v->as_string().empty() || v->as_string().size() > kMaxPathBytes ||
         v->as_string().find('\0') != std::string::npos)
-      throw ControlError(command_ + ": \"" + std::string(key) + "\" must be a non-empty string " +
-                         "of at most " + std::to_string(kMaxPathBytes) + " bytes, without NUL");
+      refuse(key, "must be a non-empty string of at most " + std::to_string(kMaxPathBytes) +
+                      " bytes, without NUL");
     return v->as_string();
   }
 
  private:
+  // The one form of every field's error: the command, the field, what it must be.
+  [[noreturn]] void refuse(std::string_view key, const std::string& why) const {
+    throw ControlError(command_ + ": \"" + std::string(key) + "\" " + why);
+  }
+
   const Json& json_;
   std::string command_;
 };
