@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "io_wait.hpp"
+#include "tls_stream.hpp"
 
 namespace kagami {
 namespace asio = boost::asio;
@@ -84,9 +85,14 @@ Connection::~Connection() {
 }
 
 std::unique_ptr<Connection> Connection::connect(asio::io_context& io, const MigrationEndpoint& to,
-                                                Timeout timeout) {
+                                                Timeout timeout, TlsCredentials* tls) {
   if (to.kind == MigrationEndpoint::Kind::kUnix) return connect_unix(io, to, timeout);
-  return connect_tcp(io, to, timeout);
+  std::unique_ptr<Connection> connection = connect_tcp(io, to, timeout);
+  if (tls) {
+    connection->set_timeout(timeout);
+    connection->start_tls_client(*tls, to.host);
+  }
+  return connection;
 }
 
 void Connection::close() {
@@ -115,6 +121,10 @@ void Connection::wait(asio::posix::descriptor_base::wait_type type, const char* 
 }
 
 void Connection::write(std::span<const uint8_t> bytes, int fd) {
+  if (tls_) {
+    if (fd >= 0) throw ConnectionError("a descriptor cannot travel over TLS to " + peer_);
+    return tls_write(bytes);
+  }
   size_t done = 0;
   bool fd_pending = fd >= 0;
   while (done < bytes.size()) {
@@ -146,6 +156,7 @@ void Connection::write(std::span<const uint8_t> bytes, int fd) {
 }
 
 size_t Connection::read_some(std::span<uint8_t> out) {
+  if (tls_) return tls_read_some(out);
   for (;;) {
     if (!stream_.is_open()) throw ConnectionError("connection to " + peer_ + " closed");
     iovec iov{out.data(), out.size()};

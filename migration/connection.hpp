@@ -1,5 +1,6 @@
-// One migration connection (TCP or Unix), driven from the migration's own thread with a timeout
-// on every read and write, and closable from any thread through the io_context.
+// One migration connection (TCP or Unix, TCP optionally in TLS), driven from the migration's own
+// thread with a timeout on every read and write, and closable from any thread through the
+// io_context.
 #pragma once
 
 #include <sys/types.h>
@@ -18,6 +19,8 @@
 
 namespace kagami {
 
+class TlsCredentials;
+
 // The connection failed: closed, timed out, reset, cancelled. The message is for the user.
 class ConnectionError : public std::runtime_error {
  public:
@@ -34,9 +37,19 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Resolves and connects within `timeout`; throws ConnectionError.
+  // Resolves and connects within `timeout`; throws ConnectionError. With `tls` (TCP only; a
+  // Unix socket ignores it), also completes the TLS handshake as the client within `timeout`.
   static std::unique_ptr<Connection> connect(boost::asio::io_context& io,
-                                             const MigrationEndpoint& to, Timeout timeout);
+                                             const MigrationEndpoint& to, Timeout timeout,
+                                             TlsCredentials* tls = nullptr);
+
+  // The TLS handshake, within one timeout, before anything else is read or written; throws
+  // ConnectionError saying why the peer or its certificate was refused. From then on every
+  // read and write goes through TLS. The client checks that the server's certificate names
+  // `host`; the server requires a client certificate.
+  void start_tls_client(TlsCredentials& credentials, const std::string& host);
+  void start_tls_server(TlsCredentials& credentials);
+  bool is_tls() const { return tls_ != nullptr; }
 
   void set_timeout(Timeout timeout) { timeout_ = timeout; }
   // All of `bytes`, or throws. With `fd` >= 0 (Unix only), the fd travels with the bytes.
@@ -58,6 +71,12 @@ class Connection {
  private:
   void wait(boost::asio::posix::descriptor_base::wait_type type, const char* what);
   void keep_fds(const void* message);  // a msghdr
+  struct Tls;
+  void handshake(TlsCredentials& credentials, const std::string* server_host);
+  void tls_write(std::span<const uint8_t> bytes);
+  size_t tls_read_some(std::span<uint8_t> out);
+  template <class Start>
+  size_t run_tls(const Start& start, const char* what);
 
   boost::asio::io_context& io_;
   boost::asio::posix::stream_descriptor stream_;
@@ -65,6 +84,7 @@ class Connection {
   bool is_unix_;
   Timeout timeout_{30000};
   std::vector<int> received_fds_;
+  std::unique_ptr<Tls> tls_;  // after stream_: gone before the descriptor it wraps
 };
 
 }  // namespace kagami

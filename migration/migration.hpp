@@ -12,6 +12,8 @@
 
 namespace kagami {
 
+class TlsCredentials;  // tls.hpp
+
 // A migration that cannot start (bad endpoint, key, options); the message is for the user.
 class MigrationError : public std::runtime_error {
  public:
@@ -43,6 +45,13 @@ struct MigrationOptions {
   bool local = false;                // unix: only; hand over the memfd, copy no RAM
   std::vector<uint8_t> key;          // empty only for local migration
   uint64_t io_timeout_ms = 30000;    // a destination silent this long is dead (tests: less)
+  // Once the rest fits the downtime limit, up to this many more dirty passes, each only while
+  // passes keep halving the rest (docs/migration.md, "Convergence"): the limit is a ceiling, the
+  // pause is shorter for a few more bytes. 0: stop at the first fit, as QEMU does.
+  unsigned max_settle_passes = 8;
+  // TLS for a tcp: destination (client certificate, destination's certificate and name
+  // checked); null: plaintext. With it the key may be empty; given, it is checked too.
+  std::shared_ptr<TlsCredentials> tls;
 };
 
 // One pass over RAM: the first sends every page, later ones the pages dirtied meanwhile.
@@ -54,6 +63,25 @@ struct MigrationPass {
   double seconds = 0;
   double dirty_pages_per_second = 0;  // pages found dirty at the end of the pass / its duration
   unsigned throttle_percent = 0;
+  // Done after the rest already fitted the downtime limit, to shrink the stop-and-copy
+  // (MigrationOptions::max_settle_passes).
+  bool settling = false;
+};
+
+// Where the downtime went: the stop-and-copy's steps on the source's clock, in milliseconds,
+// each filled in as it ends. Their sum is the downtime, less a few microseconds of bookkeeping.
+struct MigrationDowntimePhases {
+  double pause_ms = 0;         // vCPUs asked out of the guest until all are parked
+  double collect_ms = 0;       // the last dirty bitmap read and the pages re-protected
+  double ram_ms = 0;           // the last dirty pages read, zero-checked, on the wire (local:
+                               // the memfd handed over)
+  uint64_t ram_bytes = 0;      // bytes of that last pass
+  double state_save_ms = 0;    // save_state(): vCPUs, in-kernel chips, devices
+  uint64_t state_bytes = 0;    // the state blob
+  double state_send_ms = 0;    // the state written to the connection (the kernel's buffers)
+  double state_loaded_ms = 0;  // then until the destination said it loaded it (the rest of the
+                               // transfer, its checks and load, the answer back)
+  double running_ms = 0;       // go until the destination said it runs (one round trip)
 };
 
 struct MigrationStatus {
@@ -70,6 +98,7 @@ struct MigrationStatus {
   double downtime_ms = 0;  // measured: vCPUs paused on the source until the destination ran
   double total_ms = 0;
   unsigned throttle_percent = 0;
+  MigrationDowntimePhases downtime_phases;  // the source's; zeros on the destination
 };
 
 // The state's name, as the control socket and the progress line show it. Inline: the control
@@ -112,11 +141,15 @@ class OutgoingMigration {
 // read; a connection that fails anywhere (refused handshake, different machine, truncated or
 // corrupt stream) is dropped, the VM discarded, and the listener waits for the next.
 // A Unix listener (mode 0600) also requires the peer's uid to be ours, and with an empty key
-// accepts on that alone (local migration); a TCP listener requires a key. After a completed
-// migration the listener is closed.
+// accepts on that alone (local migration); a TCP listener requires a key or TLS (or both: then
+// both are checked). With TLS, a TCP peer must complete the handshake with a certificate from
+// our CAs before a byte of the protocol is exchanged. After a completed migration the listener
+// is closed.
 class IncomingMigration {
  public:
-  IncomingMigration(IncomingVm& vm, MigrationEndpoint listen, std::vector<uint8_t> key);
+  // `tls` applies to a tcp: listener only (a Unix one checks the peer's uid instead).
+  IncomingMigration(IncomingVm& vm, MigrationEndpoint listen, std::vector<uint8_t> key,
+                    std::shared_ptr<TlsCredentials> tls = nullptr);
   ~IncomingMigration();
   IncomingMigration(const IncomingMigration&) = delete;
   IncomingMigration& operator=(const IncomingMigration&) = delete;

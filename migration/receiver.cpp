@@ -5,12 +5,14 @@
 
 #include "listener.hpp"
 #include "receiver_session.hpp"
+#include "tls.hpp"
 
 namespace kagami {
 
 struct IncomingMigration::Impl {
-  Impl(IncomingVm& vm_, const MigrationEndpoint& at, std::vector<uint8_t> key_)
-      : vm(vm_), key(std::move(key_)), listener(io, at) {}
+  Impl(IncomingVm& vm_, const MigrationEndpoint& at, std::vector<uint8_t> key_,
+       std::shared_ptr<TlsCredentials> tls_)
+      : vm(vm_), key(std::move(key_)), tls(std::move(tls_)), listener(io, at) {}
 
   bool run();
   bool attempt(Connection& connection);
@@ -18,6 +20,7 @@ struct IncomingMigration::Impl {
 
   IncomingVm& vm;
   const std::vector<uint8_t> key;
+  const std::shared_ptr<TlsCredentials> tls;  // null, or TCP connections go through TLS
   boost::asio::io_context io;
   Listener listener;
   std::unique_ptr<Connection> connection;  // touched only on run()'s thread
@@ -57,6 +60,7 @@ bool IncomingMigration::Impl::attempt(Connection& conn) {
   });
   IncomingSession session(vm, conn, key, status);
   try {
+    if (tls && !conn.is_unix()) conn.start_tls_server(*tls);  // before any byte of ours
     session.run();
     status.update([&](MigrationStatus& s) {
       s.state = MigrationStatus::State::kCompleted;
@@ -87,10 +91,11 @@ void IncomingMigration::Impl::discard(const std::string& peer) {
 }
 
 IncomingMigration::IncomingMigration(IncomingVm& vm, MigrationEndpoint listen,
-                                     std::vector<uint8_t> key) {
-  if (key.empty() && listen.kind == MigrationEndpoint::Kind::kTcp)
-    throw MigrationError("a TCP migration listener needs a key");
-  impl_ = std::make_unique<Impl>(vm, listen, std::move(key));
+                                     std::vector<uint8_t> key,
+                                     std::shared_ptr<TlsCredentials> tls) {
+  if (key.empty() && !tls && listen.kind == MigrationEndpoint::Kind::kTcp)
+    throw MigrationError("a TCP migration listener needs a key or TLS credentials");
+  impl_ = std::make_unique<Impl>(vm, listen, std::move(key), std::move(tls));
 }
 
 IncomingMigration::~IncomingMigration() = default;

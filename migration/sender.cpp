@@ -13,8 +13,10 @@ void check_options(MigratableVm& vm, const MigrationOptions& options) {
     throw MigrationError("local migration goes to a unix:PATH endpoint");
   if (options.local && vm.memory().fd() < 0)
     throw MigrationError("guest RAM is not shared memory: start the source with --shared-memory");
-  if (!options.local && options.key.empty())
-    throw MigrationError("a migration key is required (only --local migration goes without)");
+  bool tls = options.tls && options.to.kind == MigrationEndpoint::Kind::kTcp;
+  if (!options.local && options.key.empty() && !tls)
+    throw MigrationError(
+        "a migration key or TLS to a tcp: destination is required (only --local goes without)");
   if (options.io_timeout_ms == 0) throw MigrationError("the I/O timeout must not be 0");
 }
 

@@ -13,8 +13,8 @@ using State = MigrationStatus::State;
 using wire::Type;
 
 void OutgoingMigration::Impl::migrate() {
-  connection =
-      Connection::connect(io, options.to, std::chrono::milliseconds(options.io_timeout_ms));
+  connection = Connection::connect(io, options.to, std::chrono::milliseconds(options.io_timeout_ms),
+                                   options.tls.get());
   connection->set_timeout(std::chrono::milliseconds(options.io_timeout_ms));
   FrameReader reader(*connection);
   FrameWriter writer(*connection, &limiter);

@@ -136,11 +136,13 @@ void MachineControl::migrate(const MigrateRequest& request) {
   options.local = request.local;
   if (options.local && options.to.kind != MigrationEndpoint::Kind::kUnix)
     throw ControlError("migrate: local migration needs a unix:PATH destination");
-  if (!options.local && key_.empty())
+  bool tls = tls_ && options.to.kind == MigrationEndpoint::Kind::kTcp;
+  if (!options.local && key_.empty() && !tls)
     throw ControlError("migrate: migrating to " + request.to +
-                       " needs the key: start kagami run with --migration-key FILE (only " +
-                       "--local migration goes without)");
+                       " needs the key or TLS: start kagami run with --migration-key FILE or, " +
+                       "for tcp:, --tls-cert/--tls-key/--tls-ca (only --local goes without)");
   options.key = key_;
+  if (tls) options.tls = tls_;
   options.downtime_limit_ms = request.downtime_ms;
   options.bandwidth_limit = request.bandwidth_mib << 20;
   options.time_limit_ms = request.time_limit_s * 1000;

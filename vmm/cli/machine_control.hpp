@@ -18,6 +18,8 @@ class MachineControl : public VmControl {
   MachineControl(std::string hypervisor, unsigned vcpus, uint64_t memory,
                  std::vector<uint8_t> migration_key);
   ~MachineControl() override;
+  // TLS for outgoing tcp: migrations (null: plaintext, the key alone).
+  void set_migration_tls(std::shared_ptr<TlsCredentials> tls) { tls_ = std::move(tls); }
 
   // The machine requests now go to (each boot builds a new one). While `incoming` is set the
   // machine waits for a migration and takes no request but status and quit.
@@ -45,6 +47,7 @@ class MachineControl : public VmControl {
   unsigned vcpus_;
   uint64_t memory_;
   std::vector<uint8_t> key_;
+  std::shared_ptr<TlsCredentials> tls_;
   Machine* machine_ = nullptr;
   IncomingMigration* incoming_ = nullptr;
   std::unique_ptr<OutgoingMigration> outgoing_;

@@ -106,10 +106,33 @@ bool parse_run_migration(Args& a, RunOptions& run) {
     check_endpoint("--incoming", run.incoming);
   } else if (a.is_flag("--shared-memory")) {
     run.shared_memory = true;
+  } else if (a.name() == "--tls-cert") {
+    run.tls_cert = a.non_empty_value();
+  } else if (a.name() == "--tls-key") {
+    run.tls_key = a.non_empty_value();
+  } else if (a.name() == "--tls-ca") {
+    run.tls_ca = a.non_empty_value();
   } else {
     return false;
   }
   return true;
+}
+
+// The TLS files come as a set: a certificate without the CAs to check the peer by would
+// authenticate one side only.
+void check_tls_options(const RunOptions& run) {
+  std::string missing;
+  int given = 0;
+  for (auto [name, value] : {std::pair{"--tls-cert", &run.tls_cert},
+                             {"--tls-key", &run.tls_key},
+                             {"--tls-ca", &run.tls_ca}}) {
+    if (!value->empty())
+      given++;
+    else
+      missing += std::string(missing.empty() ? "" : ", ") + name;
+  }
+  if (given != 0 && given != 3)
+    throw UsageError("--tls-cert, --tls-key and --tls-ca go together (missing: " + missing + ")");
 }
 
 RunOptions parse_run(Args& a, bool& help) {
@@ -154,9 +177,11 @@ RunOptions parse_run(Args& a, bool& help) {
   }
   if (help) return run;
   if (run.kernel.empty()) throw UsageError("run: --kernel FILE is required");
-  if (run.incoming.rfind("tcp:", 0) == 0 && run.migration_key.empty())
+  check_tls_options(run);
+  if (run.incoming.rfind("tcp:", 0) == 0 && run.migration_key.empty() && run.tls_cert.empty())
     throw UsageError("--incoming " + run.incoming +
-                     ": needs --migration-key FILE (the listener authenticates the sender)");
+                     ": needs --migration-key FILE, or --tls-cert/--tls-key/--tls-ca, or both "
+                     "(the listener authenticates the sender)");
   return run;
 }
 

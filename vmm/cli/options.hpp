@@ -35,6 +35,10 @@ struct RunOptions {
   std::string migration_key;   // the pre-shared key's file, or ""
   std::string incoming;        // "" or where to wait for the guest: tcp:ADDR:PORT, unix:PATH
   bool shared_memory = false;  // guest RAM in a memfd, as local migration needs
+  // TLS for tcp: migrations, both ways (PEM files; all three or none).
+  std::string tls_cert;  // our certificate chain
+  std::string tls_key;   // its private key
+  std::string tls_ca;    // the CAs a peer's certificate must chain to
 };
 
 // `kagami migrate`: what the source's VMM is asked to do through its control socket.

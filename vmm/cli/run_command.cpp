@@ -21,6 +21,7 @@
 #include "kagami/hypervisor.hpp"
 #include "migration.hpp"
 #include "multiboot.hpp"
+#include "tls.hpp"
 
 namespace kagami {
 namespace {
@@ -65,8 +66,9 @@ MachineConfig machine_config(const RunOptions& run) {
 // Waits for a migration into `machine` while the event loop serves signals and the control
 // socket; true once the guest's state is loaded, false when cancelled (a signal or quit).
 bool receive_guest(Machine& machine, const MigrationEndpoint& from, const std::vector<uint8_t>& key,
-                   EventLoop& loop, MachineControl& control) {
-  IncomingMigration incoming(machine, from, key);
+                   const std::shared_ptr<TlsCredentials>& tls, EventLoop& loop,
+                   MachineControl& control) {
+  IncomingMigration incoming(machine, from, key, tls);
   control.attach(machine, &incoming);
   std::atomic<bool> received{false};
   std::string error;
@@ -114,6 +116,7 @@ struct Session {
   std::unique_ptr<Console> console;
   std::unique_ptr<MachineControl> control;
   std::unique_ptr<ControlServer> server;
+  std::shared_ptr<TlsCredentials> tls;  // for tcp: migrations both ways, or null
 };
 
 // One boot: builds the machine, receives its guest when incoming, runs it.
@@ -126,7 +129,8 @@ std::optional<MachineExit> boot(Session& s, MachineConfig& config, const RunOpti
     ~Detach() { control.detach(); }
   } detach{*s.control};
   if (config.incoming) {
-    if (!receive_guest(machine, MigrationEndpoint::parse(run.incoming), key, s.loop, *s.control))
+    if (!receive_guest(machine, MigrationEndpoint::parse(run.incoming), key, s.tls, s.loop,
+                       *s.control))
       return std::nullopt;
     config.incoming = false;  // a reset boots the kernel again
   }
@@ -147,10 +151,13 @@ int run_vm(const RunOptions& run) {
   if (!run.migration_key.empty()) key = read_migration_key(run.migration_key);
   if (!run.incoming.empty()) MigrationEndpoint::parse(run.incoming);  // refused before any work
   Session s;
+  if (!run.tls_cert.empty())
+    s.tls = TlsCredentials::load(TlsFiles{run.tls_cert, run.tls_key, run.tls_ca});
   s.hypervisor = Hypervisor::open(run.hypervisor);
   if (run.verbose) std::fprintf(stderr, "kagami: using %s\n", s.hypervisor->path().c_str());
   s.console = std::make_unique<Console>(run.serial);
   s.control = std::make_unique<MachineControl>(s.hypervisor->path(), run.cpus, run.memory, key);
+  s.control->set_migration_tls(s.tls);
   if (!run.api_socket.empty())
     s.server = std::make_unique<ControlServer>(s.loop.context(), run.api_socket, *s.control);
   for (;;) {

@@ -41,9 +41,16 @@ Control and live migration (docs/api.md, docs/migration.md):
   --incoming tcp:ADDR:PORT|unix:PATH
                        do not boot: wait there for the guest of a migration,
                        then run it. Start it with the source's options. tcp
-                       needs --migration-key; Ctrl-C stops waiting
+                       needs --migration-key or the --tls-* options (with
+                       both, both are checked); Ctrl-C stops waiting
   --shared-memory      guest RAM in a memfd, so that a local migration
                        (kagami migrate --local) can hand it over uncopied
+  --tls-cert FILE      TLS 1.3 for tcp: migrations, both ways (unix: ones stay
+  --tls-key FILE       local): this VMM's certificate chain and private key, and
+  --tls-ca FILE        the CAs a peer's certificate must chain to (PEM; all
+                       three or none). A destination requires a client
+                       certificate; a source checks the destination's
+                       certificate names the HOST of --to tcp:HOST:PORT
 
 Exit status: the guest's debug-exit port (0xf4) value V gives (V << 1) | 1, as
 QEMU's isa-debug-exit; otherwise 0 when the guest stopped in order (or on
@@ -66,6 +73,7 @@ Options:
   --to tcp:HOST:PORT|unix:PATH
                        the destination (required); HOST a name, IPv4 or [IPv6].
                        tcp needs the source started with --migration-key
+                       or --tls-cert/--tls-key/--tls-ca (then TLS is used)
   --local              unix: only: hand guest RAM over as its memfd (no copy;
                        the source needs --shared-memory), to replace the VMM
                        on this host with a new build

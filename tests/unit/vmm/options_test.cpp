@@ -115,6 +115,25 @@ TEST(ParseOptions, TcpIncomingNeedsAKey) {
   }
 }
 
+TEST(ParseOptions, TlsOptions) {
+  Options o = parse({"run", "--kernel", "k", "--incoming", "tcp:0.0.0.0:4444", "--tls-cert",
+                     "/pki/vm.crt", "--tls-key=/pki/vm.key", "--tls-ca", "/pki/ca.crt"});
+  EXPECT_EQ(o.run.tls_cert, "/pki/vm.crt");
+  EXPECT_EQ(o.run.tls_key, "/pki/vm.key");
+  EXPECT_EQ(o.run.tls_ca, "/pki/ca.crt");
+  EXPECT_TRUE(o.run.migration_key.empty());  // TLS alone authenticates a TCP listener
+
+  // All three or none, and the message names what is missing.
+  try {
+    parse({"run", "--kernel", "k", "--tls-cert", "/pki/vm.crt", "--tls-ca", "/pki/ca.crt"});
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing: --tls-key"), std::string::npos) << e.what();
+  }
+  for (const char* empty : {"--tls-cert=", "--tls-key=", "--tls-ca="})
+    EXPECT_THROW(parse({"run", "--kernel", "k", empty}), UsageError) << empty;
+}
+
 TEST(ParseOptions, Migrate) {
   Options o =
       parse({"migrate", "--api-socket", "/run/vm.sock", "--to", "tcp:10.0.0.2:4444",
