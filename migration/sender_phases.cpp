@@ -43,6 +43,8 @@ void OutgoingMigration::Impl::pause_vm() {
   paused_at = std::chrono::steady_clock::now();
   vm.pause();
   paused = true;
+  double ms = elapsed_ms(paused_at);
+  status.update([&](MigrationStatus& s) { s.downtime_phases.pause_ms = ms; });
 }
 
 void OutgoingMigration::Impl::apply_throttle(unsigned percent) {
@@ -66,7 +68,7 @@ uint64_t count_pages(const std::vector<uint64_t>& bitmap) {
 }
 
 MigrationPass make_pass(unsigned index, const PassCounters& c, double seconds, uint64_t dirty,
-                        unsigned throttle) {
+                        unsigned throttle, bool settling) {
   MigrationPass p;
   p.index = index;
   p.pages = c.pages;
@@ -75,13 +77,14 @@ MigrationPass make_pass(unsigned index, const PassCounters& c, double seconds, u
   p.seconds = seconds;
   p.dirty_pages_per_second = seconds > 0 ? static_cast<double>(dirty) / seconds : 0;
   p.throttle_percent = throttle;
+  p.settling = settling;
   return p;
 }
 
 }  // namespace
 
-// Full pass, then dirty passes until the rest fits the downtime limit; ends paused with every
-// page sent.
+// Full pass, then dirty passes until the rest fits the downtime limit and settling passes no
+// longer shrink it; ends paused with every page sent.
 void OutgoingMigration::Impl::precopy(FrameWriter& writer) {
   RamSender ram(vm.memory(), writer, [&] {
     check_time_limit();
@@ -92,6 +95,7 @@ void OutgoingMigration::Impl::precopy(FrameWriter& writer) {
   vm.start_dirty_log();
   dirty_logging = true;
 
+  bool settling = false;  // this pass: the rest fitted already
   for (unsigned pass = 0;; pass++) {
     auto begin = std::chrono::steady_clock::now();
     PassCounters sent = pass == 0 ? ram.send_all(pass) : ram.send_dirty(pass, bitmap);
@@ -99,9 +103,10 @@ void OutgoingMigration::Impl::precopy(FrameWriter& writer) {
     std::fill(bitmap.begin(), bitmap.end(), 0);
     vm.collect_dirty(bitmap);
     uint64_t dirty = count_pages(bitmap);
-    Convergence::Decision d = convergence.after_pass(sent.bytes, seconds, dirty);
+    Convergence::Decision d =
+        convergence.after_pass(sent.bytes, seconds, dirty, elapsed_ms(started));
     status.update([&](MigrationStatus& s) {
-      s.passes.push_back(make_pass(pass, sent, seconds, dirty, throttle));
+      s.passes.push_back(make_pass(pass, sent, seconds, dirty, throttle, settling));
       s.total_bytes = writer.bytes();
       s.remaining_pages = dirty;
       s.bandwidth = convergence.bandwidth();
@@ -109,21 +114,26 @@ void OutgoingMigration::Impl::precopy(FrameWriter& writer) {
       s.throttle_percent = d.throttle_percent;
     });
     if (d.stop_and_copy) break;
+    settling = d.settling;
     check_time_limit();
     apply_throttle(d.throttle_percent);
   }
 
   // Stop and copy: what was dirtied since the last collection, with the vCPUs parked.
   pause_vm();
-  auto begin = std::chrono::steady_clock::now();
+  LapTimer lap;
   vm.collect_dirty(bitmap);
+  double collect_ms = lap.lap();
   unsigned last = static_cast<unsigned>(status.get().passes.size());
   PassCounters sent = ram.send_dirty(last, bitmap);
-  double seconds = elapsed_ms(begin) / 1e3;
+  double send_ms = lap.lap();
   status.update([&](MigrationStatus& s) {
-    s.passes.push_back(make_pass(last, sent, seconds, 0, throttle));
+    s.passes.push_back(make_pass(last, sent, (collect_ms + send_ms) / 1e3, 0, throttle, false));
     s.total_bytes = writer.bytes();
     s.remaining_pages = 0;
+    s.downtime_phases.collect_ms = collect_ms;
+    s.downtime_phases.ram_ms = send_ms;
+    s.downtime_phases.ram_bytes = sent.bytes;
   });
   print_checksum_if_asked(vm.memory());
 }
@@ -132,22 +142,37 @@ void OutgoingMigration::Impl::precopy(FrameWriter& writer) {
 void OutgoingMigration::Impl::local_transfer(FrameWriter& writer) {
   pause_vm();
   print_checksum_if_asked(vm.memory());
+  LapTimer lap;
   uint8_t size[8];
   wire::put_u64(size, vm.memory().size());
   writer.send_with_fd(Type::kMemfd, size, vm.memory().fd());
+  double ms = lap.lap();
+  status.update([&](MigrationStatus& s) { s.downtime_phases.ram_ms = ms; });
 }
 
 // State, the destination's acknowledgment, the go and its confirmation.
 void OutgoingMigration::Impl::finish(FrameReader& reader, FrameWriter& writer) {
+  LapTimer lap;
   std::vector<uint8_t> state = vm.save_state();
   if (state.empty() || state.size() > wire::kMaxState)
     throw MigrationError("the VM state has " + std::to_string(state.size()) + " bytes (1 to " +
                          std::to_string(wire::kMaxState) + " travel)");
+  double save_ms = lap.lap();
+  status.update([&](MigrationStatus& s) {
+    s.downtime_phases.state_save_ms = save_ms;
+    s.downtime_phases.state_bytes = state.size();
+  });
   writer.send(Type::kState, state);
   writer.send_mac();
   writer.flush();
+  double send_ms = lap.lap();
   reader.expect(Type::kStateLoaded);
   reader.expect_mac();
+  double loaded_ms = lap.lap();
+  status.update([&](MigrationStatus& s) {
+    s.downtime_phases.state_send_ms = send_ms;
+    s.downtime_phases.state_loaded_ms = loaded_ms;
+  });
 
   // The commit point: once the go is out, the destination may run, so this source never
   // resumes. (A go that failed to go out was not received whole: the destination discards.)
@@ -158,6 +183,7 @@ void OutgoingMigration::Impl::finish(FrameReader& reader, FrameWriter& writer) {
   reader.expect(Type::kRunning);
   reader.expect_mac();
   double downtime = elapsed_ms(paused_at);
+  double running_ms = lap.lap();
 
   go_confirmed = true;
   restore_source();  // dirty log and throttle off; no resume: paused stays false below
@@ -165,6 +191,7 @@ void OutgoingMigration::Impl::finish(FrameReader& reader, FrameWriter& writer) {
     s.state = State::kCompleted;
     s.total_bytes = writer.bytes();
     s.downtime_ms = downtime;
+    s.downtime_phases.running_ms = running_ms;
     s.total_ms = elapsed_ms(started);
     s.throttle_percent = 0;
   });

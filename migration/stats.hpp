@@ -36,6 +36,21 @@ inline double elapsed_ms(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+// Times consecutive steps: each lap() is the milliseconds since the previous one (or since
+// construction).
+class LapTimer {
+ public:
+  double lap() {
+    auto now = std::chrono::steady_clock::now();
+    double ms = std::chrono::duration<double, std::milli>(now - last_).count();
+    last_ = now;
+    return ms;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 // A fast 64-bit hash of all of guest RAM. Zero words contribute nothing, so memfd holes are
 // skipped unread (SEEK_DATA) and a hole hashes as zeros written out.
 uint64_t ram_checksum(const GuestMemory& memory);

@@ -68,7 +68,21 @@ Json pass_json(const MigrationPass& p) {
       .set("bytes", p.bytes)
       .set("seconds", p.seconds)
       .set("dirty-pages-per-second", p.dirty_pages_per_second)
-      .set("throttle-percent", p.throttle_percent);
+      .set("throttle-percent", p.throttle_percent)
+      .set("settling", p.settling);
+}
+
+Json downtime_phases_json(const MigrationDowntimePhases& d) {
+  return Json::object()
+      .set("pause-ms", d.pause_ms)
+      .set("collect-ms", d.collect_ms)
+      .set("ram-ms", d.ram_ms)
+      .set("ram-bytes", d.ram_bytes)
+      .set("state-save-ms", d.state_save_ms)
+      .set("state-bytes", d.state_bytes)
+      .set("state-send-ms", d.state_send_ms)
+      .set("state-loaded-ms", d.state_loaded_ms)
+      .set("running-ms", d.running_ms);
 }
 
 Json migration_json(const MigrationStatus& m) {
@@ -86,6 +100,7 @@ Json migration_json(const MigrationStatus& m) {
       .set("downtime-ms", m.downtime_ms)
       .set("total-ms", m.total_ms)
       .set("throttle-percent", m.throttle_percent)
+      .set("downtime-phases", downtime_phases_json(m.downtime_phases))
       .set("passes", std::move(passes));
 }
 

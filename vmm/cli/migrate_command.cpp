@@ -44,6 +44,11 @@ std::string text(const Json& object, const char* key) {
   return v && v->is_string() ? v->as_string() : "";
 }
 
+bool flag(const Json& object, const char* key) {
+  const Json* v = object.find(key);
+  return v && v->is_bool() && v->as_bool();
+}
+
 // One updating line on a terminal; elsewhere (a log, a test) a line per pass or state change.
 class Progress {
  public:
@@ -54,14 +59,16 @@ class Progress {
     size_t count = passes && passes->is_array() ? passes->as_array().size() : 0;
     double dirty = 0;
     if (count > 0) dirty = number(passes->as_array().back(), "dirty-pages-per-second") * 4096;
+    bool settling = count > 0 && flag(passes->as_array().back(), "settling");
     std::string state = text(migration, "state");
     char line[256];
     std::snprintf(line, sizeof(line),
                   "%s: pass %zu, %.1f / %.1f MiB sent, dirty %.1f MiB/s, throttle %.0f%%, "
-                  "expected downtime %.0f ms",
+                  "expected downtime %.0f ms%s",
                   state.c_str(), count, mib(number(migration, "total-bytes")),
                   mib(number(migration, "ram-bytes")), mib(dirty),
-                  number(migration, "throttle-percent"), number(migration, "expected-downtime-ms"));
+                  number(migration, "throttle-percent"), number(migration, "expected-downtime-ms"),
+                  settling ? " (settling)" : "");
     if (tty_) {
       std::printf("\r%s\033[K", line);
       shown_ = true;
@@ -101,13 +108,27 @@ Json migrate_request(const MigrateOptions& m) {
 
 void print_summary(const Json& migration) {
   const Json* passes = migration.find("passes");
+  size_t count = 0, settling = 0;
+  if (passes && passes->is_array()) {
+    count = passes->as_array().size();
+    for (const Json& pass : passes->as_array()) settling += flag(pass, "settling") ? 1 : 0;
+  }
   std::printf(
       "migrated to %s in %.0f ms: downtime %.1f ms, %.1f MiB sent for %.1f MiB of RAM, "
-      "%zu passes\n",
+      "%zu passes (%zu settling)\n",
       text(migration, "peer").c_str(), number(migration, "total-ms"),
       number(migration, "downtime-ms"), mib(number(migration, "total-bytes")),
-      mib(number(migration, "ram-bytes")),
-      passes && passes->is_array() ? passes->as_array().size() : 0);
+      mib(number(migration, "ram-bytes")), count, settling);
+  const Json* phases = migration.find("downtime-phases");
+  if (!phases || !phases->is_object()) return;
+  const Json& p = *phases;
+  std::printf(
+      "downtime: pause %.1f ms, last dirty log %.1f ms, last pass %.1f ms (%.1f MiB), "
+      "state save %.1f ms (%.0f KiB), state send %.1f ms, state loaded %.1f ms, "
+      "go to running %.1f ms\n",
+      number(p, "pause-ms"), number(p, "collect-ms"), number(p, "ram-ms"),
+      mib(number(p, "ram-bytes")), number(p, "state-save-ms"), number(p, "state-bytes") / 1024,
+      number(p, "state-send-ms"), number(p, "state-loaded-ms"), number(p, "running-ms"));
 }
 
 // Polls until the migration is over; the exit status.
