@@ -28,7 +28,7 @@ void start_macs(FrameReader& reader, FrameWriter& writer, std::span<const uint8_
 }  // namespace
 
 void sender_handshake(FrameReader& reader, FrameWriter& writer, std::span<const uint8_t> key,
-                      bool local) {
+                      bool local, bool peer_verified) {
   reader.expect(Type::kChallenge);
   uint8_t challenge_frame[8 + wire::kNonceSize];
   reader.read(challenge_frame);
@@ -40,6 +40,11 @@ void sender_handshake(FrameReader& reader, FrameWriter& writer, std::span<const 
                          std::to_string(wire::kProtocolVersion));
   if (keyed && key.empty())
     throw MigrationError("the destination requires the migration key, and none was given");
+  // Without the key's proof, only TLS or a Unix socket says who the destination is.
+  if (!keyed && !peer_verified)
+    throw MigrationError(
+        "the destination asks for no migration key, and over plain TCP nothing else proves who "
+        "it is: refusing to send it the guest (give it --migration-key, or use TLS)");
   auth::Nonce challenge, nonce = auth::random_nonce();
   std::memcpy(challenge.data(), challenge_frame + 8, challenge.size());
 

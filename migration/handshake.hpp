@@ -11,9 +11,11 @@
 namespace kagami {
 
 // Source side. Returns once the destination proved it knows the key too (when it asked for one).
-// Throws MigrationError (version, key), RefusedError, ConnectionError, wire::ProtocolError.
+// A destination that asks for no key is refused unless `peer_verified` (TLS checked its
+// certificate, or a Unix socket). Throws MigrationError (version, key, unverified peer),
+// RefusedError, ConnectionError, wire::ProtocolError.
 void sender_handshake(FrameReader& reader, FrameWriter& writer, std::span<const uint8_t> key,
-                      bool local);
+                      bool local, bool peer_verified);
 
 // What the destination learnt of an authenticated sender.
 struct SenderHello {

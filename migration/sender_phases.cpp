@@ -18,7 +18,8 @@ void OutgoingMigration::Impl::migrate() {
   connection->set_timeout(std::chrono::milliseconds(options.io_timeout_ms));
   FrameReader reader(*connection);
   FrameWriter writer(*connection, &limiter);
-  sender_handshake(reader, writer, options.key, options.local);
+  sender_handshake(reader, writer, options.key, options.local,
+                   connection->is_unix() || connection->is_tls());
 
   std::vector<uint8_t> description = vm.describe();
   if (description.empty() || description.size() > wire::kMaxDescribe)

@@ -110,10 +110,11 @@ TEST(MigrationFailure, DestinationThatNeverAnswersTimesOut) {
   expect_source_intact(source);
 }
 
-TEST(MigrationFailure, ImpostorDestinationWithoutTheKeyGetsNoMemory) {
+// A destination on plain TCP that sends a challenge with `flags`, answers the hello with a proof
+// it cannot compute, and records what the source sends after that.
+MigrationStatus migrate_to_impostor(uint32_t flags, std::vector<uint8_t>& after_hello) {
   boost::asio::io_context io;
   boost::asio::ip::tcp::acceptor impostor(io, {boost::asio::ip::address_v4::loopback(), 0});
-  std::vector<uint8_t> after_hello;
   std::thread peer([&] {
     boost::asio::ip::tcp::socket s(io);
     impostor.accept(s);
@@ -121,15 +122,16 @@ TEST(MigrationFailure, ImpostorDestinationWithoutTheKeyGetsNoMemory) {
     wire::put_u32(challenge, static_cast<uint32_t>(wire::Type::kChallenge));
     wire::put_u32(challenge + 4, 40);
     wire::put_u32(challenge + 8, wire::kProtocolVersion);
-    wire::put_u32(challenge + 12, wire::kFlagKeyRequired);
-    boost::asio::write(s, boost::asio::buffer(challenge));
+    wire::put_u32(challenge + 12, flags);
+    boost::system::error_code ec;
+    boost::asio::write(s, boost::asio::buffer(challenge), ec);
     uint8_t hello[8 + 72];
-    boost::asio::read(s, boost::asio::buffer(hello));
+    boost::asio::read(s, boost::asio::buffer(hello), ec);
+    if (ec) return;                // the source refused before its hello
     uint8_t welcome[8 + 32] = {};  // a proof it cannot compute
     wire::put_u32(welcome, static_cast<uint32_t>(wire::Type::kWelcome));
     wire::put_u32(welcome + 4, 32);
-    boost::asio::write(s, boost::asio::buffer(welcome));
-    boost::system::error_code ec;
+    boost::asio::write(s, boost::asio::buffer(welcome), ec);
     uint8_t rest[64];
     size_t n = s.read_some(boost::asio::buffer(rest), ec);  // the source hangs up
     after_hello.assign(rest, rest + n);
@@ -139,11 +141,27 @@ TEST(MigrationFailure, ImpostorDestinationWithoutTheKeyGetsNoMemory) {
       migrate(source, options_to(MigrationEndpoint::parse(
                           "tcp:127.0.0.1:" + std::to_string(impostor.local_endpoint().port()))));
   peer.join();
+  expect_source_intact(source);
+  return status;
+}
+
+TEST(MigrationFailure, ImpostorDestinationWithoutTheKeyGetsNoMemory) {
+  std::vector<uint8_t> after_hello;
+  MigrationStatus status = migrate_to_impostor(wire::kFlagKeyRequired, after_hello);
   EXPECT_EQ(status.state, State::kFailed);
   EXPECT_NE(status.error.find("does not know the migration key"), std::string::npos)
       << status.error;
   EXPECT_TRUE(after_hello.empty());  // not even the machine description
-  expect_source_intact(source);
+}
+
+// An impostor cannot skip the proof by asking for no key: over plain TCP a keyless destination
+// would be unauthenticated, so a source refuses it (TLS or a Unix socket vouch for the peer).
+TEST(MigrationFailure, ImpostorDestinationAskingForNoKeyGetsNoMemory) {
+  std::vector<uint8_t> after_hello;
+  MigrationStatus status = migrate_to_impostor(0, after_hello);
+  EXPECT_EQ(status.state, State::kFailed);
+  EXPECT_NE(status.error.find("asks for no migration key"), std::string::npos) << status.error;
+  EXPECT_TRUE(after_hello.empty());
 }
 
 // A destination that authenticates and accepts, then stops reading: the source's writes stall

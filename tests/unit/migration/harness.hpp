@@ -105,7 +105,7 @@ class ScriptedSource {
     connection_->set_timeout(std::chrono::milliseconds(1000));
     reader = std::make_unique<FrameReader>(*connection_);
     writer = std::make_unique<FrameWriter>(*connection_);
-    sender_handshake(*reader, *writer, key, false);
+    sender_handshake(*reader, *writer, key, false, connection_->is_unix() || connection_->is_tls());
     writer->send(wire::Type::kDescribe, description);
     writer->flush();
     reader->expect(wire::Type::kAccepted);
