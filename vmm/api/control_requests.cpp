@@ -105,7 +105,8 @@ Json migration_json(const MigrationStatus& m) {
 }
 
 MigrateRequest migrate_request(const Json& json) {
-  Request r(json, {"to", "downtime-ms", "bandwidth", "time-limit-s", "auto-converge", "local"});
+  Request r(json, {"to", "downtime-ms", "bandwidth", "time-limit-s", "auto-converge", "local",
+                   "settle-passes"});
   MigrateRequest m;
   m.to = r.text("to");
   m.downtime_ms = r.integer("downtime-ms", m.downtime_ms, 1, 600'000);
@@ -113,6 +114,7 @@ MigrateRequest migrate_request(const Json& json) {
   m.time_limit_s = r.integer("time-limit-s", 0, 0, 7 * 24 * 3600);
   m.auto_converge = r.boolean("auto-converge", true);
   m.local = r.boolean("local", false);
+  m.settle_passes = r.integer("settle-passes", m.settle_passes, 0, 64);
   if (m.local && m.to.rfind("unix:", 0) != 0)
     throw ControlError("migrate: \"local\" needs a unix:PATH destination");
   return m;

@@ -34,6 +34,7 @@ struct MigrateRequest {
   uint64_t time_limit_s = 0;   // 0: none
   bool auto_converge = true;
   bool local = false;
+  uint64_t settle_passes = 8;  // MigrationOptions::max_settle_passes
 };
 
 // Every call comes from the event loop's thread; each throws ControlError (or MigrationError)

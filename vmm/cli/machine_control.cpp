@@ -147,6 +147,7 @@ void MachineControl::migrate(const MigrateRequest& request) {
   options.bandwidth_limit = request.bandwidth_mib << 20;
   options.time_limit_ms = request.time_limit_s * 1000;
   options.auto_converge = request.auto_converge;
+  options.max_settle_passes = static_cast<unsigned>(request.settle_passes);
   if (outgoing_) last_migration_ = outgoing_->status();
   outgoing_.reset();
   auto migration = std::make_unique<OutgoingMigration>(machine, std::move(options));

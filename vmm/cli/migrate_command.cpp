@@ -100,7 +100,8 @@ Json migrate_request(const MigrateOptions& m) {
                      .set("to", m.to)
                      .set("downtime-ms", m.downtime_ms)
                      .set("auto-converge", m.auto_converge)
-                     .set("local", m.local);
+                     .set("local", m.local)
+                     .set("settle-passes", m.settle_passes);
   if (m.bandwidth_mib) request.set("bandwidth", m.bandwidth_mib);
   if (m.time_limit_s) request.set("time-limit-s", m.time_limit_s);
   return request;

@@ -206,6 +206,8 @@ MigrateOptions parse_migrate(Args& a, bool& help) {
       m.time_limit_s = parse_number(arg, a.value(), 1, 7 * 24 * 3600);
     } else if (a.is_flag("--no-auto-converge")) {
       m.auto_converge = false;
+    } else if (arg == "--settle-passes") {
+      m.settle_passes = parse_number(arg, a.value(), 0, 64);
     } else {
       a.unknown();
     }

@@ -50,6 +50,7 @@ struct MigrateOptions {
   uint64_t bandwidth_mib = 0;  // MiB/s, 0: unlimited
   uint64_t time_limit_s = 0;   // 0: none
   bool auto_converge = true;
+  uint64_t settle_passes = 8;  // MigrationOptions::max_settle_passes; 0: stop at the first fit
 };
 
 // `kagami api`: one raw request.

@@ -84,6 +84,9 @@ Options:
                        source; default: no limit)
   --no-auto-converge   do not slow the vCPUs down when the guest dirties memory
                        faster than the link carries it
+  --settle-passes N    once the rest fits the downtime limit, up to N more
+                       passes while each halves the rest, for a shorter pause
+                       (0 to 64, default 8; 0 stops at the first fit, as QEMU)
   -h, --help           show this help
 
 Ctrl-C cancels the migration. Exit status: 0 when the guest runs on the

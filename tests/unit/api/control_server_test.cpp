@@ -22,7 +22,8 @@ TEST_F(ControlServerTest, StatusHasEveryField) {
   m.total_ms = 900;
   m.throttle_percent = 20;
   m.passes.push_back({0, 65536, 60000, 22000000, 0.75, 1200.5, 0});
-  m.passes.push_back({1, 1000, 3, 4100000, 0.05, 900, 20});
+  m.passes.push_back({1, 1000, 3, 4100000, 0.05, 900, 20, true});
+  m.downtime_phases = {1.5, 0.25, 3.5, 8192, 0.5, 15805, 0.75, 1.25, 0.125};
 
   Json reply = ask(R"({"command":"status"})");
   EXPECT_TRUE(reply.find("ok")->as_bool());
@@ -51,6 +52,18 @@ TEST_F(ControlServerTest, StatusHasEveryField) {
   EXPECT_DOUBLE_EQ(passes[0].find("seconds")->as_double(), 0.75);
   EXPECT_DOUBLE_EQ(passes[0].find("dirty-pages-per-second")->as_double(), 1200.5);
   EXPECT_EQ(passes[1].find("throttle-percent")->as_int(), 20);
+  EXPECT_FALSE(passes[0].find("settling")->as_bool());
+  EXPECT_TRUE(passes[1].find("settling")->as_bool());
+  const Json& phases = *mig.find("downtime-phases");
+  EXPECT_DOUBLE_EQ(phases.find("pause-ms")->as_double(), 1.5);
+  EXPECT_DOUBLE_EQ(phases.find("collect-ms")->as_double(), 0.25);
+  EXPECT_DOUBLE_EQ(phases.find("ram-ms")->as_double(), 3.5);
+  EXPECT_EQ(phases.find("ram-bytes")->as_int(), 8192);
+  EXPECT_DOUBLE_EQ(phases.find("state-save-ms")->as_double(), 0.5);
+  EXPECT_EQ(phases.find("state-bytes")->as_int(), 15805);
+  EXPECT_DOUBLE_EQ(phases.find("state-send-ms")->as_double(), 0.75);
+  EXPECT_DOUBLE_EQ(phases.find("state-loaded-ms")->as_double(), 1.25);
+  EXPECT_DOUBLE_EQ(phases.find("running-ms")->as_double(), 0.125);
 }
 
 TEST_F(ControlServerTest, MigrationStateNames) {
@@ -84,7 +97,7 @@ TEST_F(ControlServerTest, RefusalComesBackAsError) {
 TEST_F(ControlServerTest, MigrateWithEveryArgument) {
   Json reply =
       ask(R"({"command":"migrate","to":"unix:/run/k.sock","downtime-ms":50,"bandwidth":100,)"
-          R"("time-limit-s":60,"auto-converge":false,"local":true})");
+          R"("time-limit-s":60,"auto-converge":false,"local":true,"settle-passes":0})");
   EXPECT_TRUE(reply.find("ok")->as_bool()) << to_json(reply);
   ASSERT_TRUE(vm_.migrated);
   EXPECT_EQ(vm_.migrated->to, "unix:/run/k.sock");
@@ -93,6 +106,7 @@ TEST_F(ControlServerTest, MigrateWithEveryArgument) {
   EXPECT_EQ(vm_.migrated->time_limit_s, 60u);
   EXPECT_FALSE(vm_.migrated->auto_converge);
   EXPECT_TRUE(vm_.migrated->local);
+  EXPECT_EQ(vm_.migrated->settle_passes, 0u);
 }
 
 TEST_F(ControlServerTest, MigrateDefaults) {
@@ -103,6 +117,7 @@ TEST_F(ControlServerTest, MigrateDefaults) {
   EXPECT_EQ(vm_.migrated->time_limit_s, 0u);
   EXPECT_TRUE(vm_.migrated->auto_converge);
   EXPECT_FALSE(vm_.migrated->local);
+  EXPECT_EQ(vm_.migrated->settle_passes, 8u);
 }
 
 TEST_F(ControlServerTest, MigrateBadArgumentsChangeNothing) {
@@ -119,6 +134,8 @@ TEST_F(ControlServerTest, MigrateBadArgumentsChangeNothing) {
       R"({"command":"migrate","to":"tcp:h:1","time-limit-s":99999999999})",
       R"({"command":"migrate","to":"tcp:h:1","auto-converge":1})",
       R"({"command":"migrate","to":"tcp:h:1","local":true})",
+      R"({"command":"migrate","to":"tcp:h:1","settle-passes":65})",
+      R"({"command":"migrate","to":"tcp:h:1","settle-passes":-1})",
       R"({"command":"migrate","to":"tcp:h:1","downtime_ms":10})",
       R"({"command":"migrate","to":"unix:/a\u0000b"})",
   };

@@ -135,9 +135,9 @@ TEST(ParseOptions, TlsOptions) {
 }
 
 TEST(ParseOptions, Migrate) {
-  Options o =
-      parse({"migrate", "--api-socket", "/run/vm.sock", "--to", "tcp:10.0.0.2:4444",
-             "--downtime-ms", "50", "--bandwidth=100", "--time-limit", "60", "--no-auto-converge"});
+  Options o = parse({"migrate", "--api-socket", "/run/vm.sock", "--to", "tcp:10.0.0.2:4444",
+                     "--downtime-ms", "50", "--bandwidth=100", "--time-limit", "60",
+                     "--no-auto-converge", "--settle-passes", "0"});
   EXPECT_EQ(o.command, Command::kMigrate);
   EXPECT_EQ(o.migrate.api_socket, "/run/vm.sock");
   EXPECT_EQ(o.migrate.to, "tcp:10.0.0.2:4444");
@@ -146,6 +146,7 @@ TEST(ParseOptions, Migrate) {
   EXPECT_EQ(o.migrate.time_limit_s, 60u);
   EXPECT_FALSE(o.migrate.auto_converge);
   EXPECT_FALSE(o.migrate.local);
+  EXPECT_EQ(o.migrate.settle_passes, 0u);
 
   o = parse({"migrate", "--api-socket", "s", "--to", "unix:/tmp/new.sock", "--local"});
   EXPECT_TRUE(o.migrate.local);
@@ -153,6 +154,7 @@ TEST(ParseOptions, Migrate) {
   EXPECT_EQ(o.migrate.bandwidth_mib, 0u);
   EXPECT_EQ(o.migrate.time_limit_s, 0u);
   EXPECT_TRUE(o.migrate.auto_converge);
+  EXPECT_EQ(o.migrate.settle_passes, 8u);
 }
 
 TEST(ParseOptions, ApiAndStateDump) {
@@ -198,6 +200,8 @@ TEST(ParseOptions, MigrationUserErrors) {
       {"migrate", "--api-socket", "s", "--to", "tcp:h:1", "--time-limit", "x"},
       {"migrate", "--api-socket", "s", "--to", "tcp:h:1", "--time-limit", "0"},
       {"migrate", "--api-socket", "s", "--to", "tcp:h:1", "--local=1"},
+      {"migrate", "--api-socket", "s", "--to", "tcp:h:1", "--settle-passes", "65"},
+      {"migrate", "--api-socket", "s", "--to", "tcp:h:1", "--settle-passes", "-1"},
       {"migrate", "--api-socket", "s", "--to", "tcp:h:1", "extra"},
       {"api"},
       {"api", "--api-socket", "s"},
