@@ -24,48 +24,59 @@ MigrationOptions slow_link(const MigrationEndpoint& to) {
   return o;
 }
 
+// A migration of 16 MiB of non-zero pages over a 2 MiB/s link, once its first bytes are on the
+// wire: about 8 s from done, so a test thread held back by a loaded host still finds it under way.
+class SlowMigrationUnderWay {
+ public:
+  static constexpr uint64_t kRam = 16 << 20;
+  SlowMigrationUnderWay() {
+    fill_ram(source);
+    destination.start();
+    migration = std::make_unique<OutgoingMigration>(source, slow_link(destination.endpoint()));
+    migration->start();
+  }
+  bool under_way() {
+    return eventually([&] { return migration->status().total_bytes > 0; }) &&
+           !migration->finished();
+  }
+
+  FakeSource source{kRam};
+  Destination destination{kRam};
+  std::unique_ptr<OutgoingMigration> migration;
+};
+
 TEST(MigrationFailure, CancelMidTransferLeavesTheSourceRunning) {
-  FakeSource source;
-  fill_ram(source);
-  Destination destination;
-  destination.start();
-  OutgoingMigration migration(source, slow_link(destination.endpoint()));
-  migration.start();
-  ASSERT_TRUE(eventually([&] { return migration.status().total_bytes > 0; }));
+  SlowMigrationUnderWay m;
+  ASSERT_TRUE(m.under_way());
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   auto cancelled_at = std::chrono::steady_clock::now();
-  migration.cancel();
-  ASSERT_TRUE(eventually([&] { return migration.finished(); }, 500));
+  m.migration->cancel();
+  ASSERT_TRUE(eventually([&] { return m.migration->finished(); }, 500));
   EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, std::chrono::milliseconds(400));
-  EXPECT_EQ(migration.status().state, State::kCancelled);
-  EXPECT_EQ(migration.status().error, "cancelled");
-  expect_source_intact(source);
+  EXPECT_EQ(m.migration->status().state, State::kCancelled);
+  EXPECT_EQ(m.migration->status().error, "cancelled");
+  expect_source_intact(m.source);
 
   // The destination discarded what it got and takes the next migration.
-  destination.wait_failure();
-  EXPECT_EQ(destination.vm.discards, 1);
-  EXPECT_EQ(migrate(source, options_to(destination.endpoint())).state, State::kCompleted);
-  ASSERT_TRUE(destination.wait_result());
-  EXPECT_EQ(destination.result, 1);
-  EXPECT_EQ(std::memcmp(source.memory().host_base(), destination.vm.memory().host_base(),
-                        source.memory().size()),
+  m.destination.wait_failure();
+  EXPECT_EQ(m.destination.vm.discards, 1);
+  EXPECT_EQ(migrate(m.source, options_to(m.destination.endpoint())).state, State::kCompleted);
+  ASSERT_TRUE(m.destination.wait_result());
+  EXPECT_EQ(m.destination.result, 1);
+  EXPECT_EQ(std::memcmp(m.source.memory().host_base(), m.destination.vm.memory().host_base(),
+                        m.source.memory().size()),
             0);
 }
 
 TEST(MigrationFailure, DestinationKilledMidTransfer) {
-  FakeSource source;
-  fill_ram(source);
-  Destination destination;
-  destination.start();
-  OutgoingMigration migration(source, slow_link(destination.endpoint()));
-  migration.start();
-  ASSERT_TRUE(eventually([&] { return migration.status().total_bytes > 0; }));
-  EXPECT_EQ(destination.stop(), 0);  // closes its listener and the connection
-  EXPECT_EQ(destination.vm.discards, 1);
-  ASSERT_TRUE(eventually([&] { return migration.finished(); }, 1000));
-  EXPECT_EQ(migration.status().state, State::kFailed);
-  EXPECT_FALSE(migration.status().error.empty());
-  expect_source_intact(source);
+  SlowMigrationUnderWay m;
+  ASSERT_TRUE(m.under_way());
+  EXPECT_EQ(m.destination.stop(), 0);  // closes its listener and the connection
+  EXPECT_EQ(m.destination.vm.discards, 1);
+  ASSERT_TRUE(eventually([&] { return m.migration->finished(); }, 1000));
+  EXPECT_EQ(m.migration->status().state, State::kFailed);
+  EXPECT_FALSE(m.migration->status().error.empty());
+  expect_source_intact(m.source);
 }
 
 TEST(MigrationFailure, StateRefusedByTheDestinationResumesTheSource) {
