@@ -21,6 +21,21 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Runs a connect under way until it is done or `timeout` passed; then `abandon` cancels it (its
+// handler runs with an error). Throws ConnectionError for a timeout or a failed connect.
+template <class Abandon>
+void wait_connected(asio::io_context& io, const bool& done, const boost::system::error_code& result,
+                    Connection::Timeout timeout, const MigrationEndpoint& to,
+                    const Abandon& abandon) {
+  if (!run_until_done(io, done, timeout)) {
+    abandon();
+    drain(io, done);
+    throw ConnectionError("cannot connect to " + to.to_string() + ": timed out");
+  }
+  if (result)
+    throw ConnectionError("cannot connect to " + to.to_string() + ": " + result.message());
+}
+
 std::unique_ptr<Connection> connect_tcp(asio::io_context& io, const MigrationEndpoint& to,
                                         Connection::Timeout timeout) {
   asio::ip::tcp::resolver resolver(io);
@@ -39,15 +54,11 @@ std::unique_ptr<Connection> connect_tcp(asio::io_context& io, const MigrationEnd
           done = true;
         });
       });
-  if (!run_until_done(io, done, timeout)) {
+  wait_connected(io, done, result, timeout, to, [&] {
     resolver.cancel();
     boost::system::error_code ignored;
     socket.close(ignored);
-    drain(io, done);
-    throw ConnectionError("cannot connect to " + to.to_string() + ": timed out");
-  }
-  if (result)
-    throw ConnectionError("cannot connect to " + to.to_string() + ": " + result.message());
+  });
   boost::system::error_code ignored;  // Nagle only delays the small control frames
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   std::string peer = to.to_string();
@@ -64,14 +75,10 @@ std::unique_ptr<Connection> connect_unix(asio::io_context& io, const MigrationEn
                          result = ec;
                          done = true;
                        });
-  if (!run_until_done(io, done, timeout)) {
+  wait_connected(io, done, result, timeout, to, [&] {
     boost::system::error_code ignored;
     socket.close(ignored);
-    drain(io, done);
-    throw ConnectionError("cannot connect to " + to.to_string() + ": timed out");
-  }
-  if (result)
-    throw ConnectionError("cannot connect to " + to.to_string() + ": " + result.message());
+  });
   return std::make_unique<Connection>(io, socket.release(), to.to_string(), true);
 }
 
