@@ -20,12 +20,6 @@ cp "$vmlinuz" "$work/vmlinuz"
 # oops on an AP, a triple fault), where one thread ran 10 of 10 in the same time. NESTED_CPUS
 # overrides it.
 args=(--module "$module" --cpus "${NESTED_CPUS:-1}" --timeout 280 --share "$work")
-# The VMM and a module built outside the checkout (scripts/build-kmod /tmp/DIR) must be shared.
-share_outside() {
-  local dir
-  dir=$(dirname "$(readlink -f "$1")")
-  [[ $dir == "$checkout"/* ]] || args+=(--share "$dir")
-}
 share_outside "$kagami"
 if [[ -n $kagami_ko ]]; then
   args+=(--kmod "$kagami_ko")

@@ -42,11 +42,6 @@ segment_port() {
 port=$(segment_port)
 
 args=(--module "$module" --timeout 600 --memory 1024 --share "$work")
-share_outside() {
-  local dir
-  dir=$(dirname "$(readlink -f "$1")")
-  [[ $dir == "$checkout"/* ]] || args+=(--share "$dir")
-}
 share_outside "$kagami"
 if [[ -n $kagami_ko ]]; then
   [[ -f $kagami_ko ]] || fail "$kagami_ko is missing: build it first (scripts/build)"

@@ -19,12 +19,6 @@ case $module in
 esac
 
 args=(--module "$module" --timeout 280)
-# The launcher, the guest and a module built outside the checkout must be shared.
-share_outside() {
-  local dir
-  dir=$(dirname "$(readlink -f "$1")")
-  [[ $dir == "$checkout"/* ]] || args+=(--share "$dir")
-}
 share_outside "$kagami"
 share_outside "$guest"
 if [[ -n $kagami_ko ]]; then

@@ -22,6 +22,15 @@ fail() {
   exit 1
 }
 
+# share_outside PATH: the nested host sees the checkout, and only what is shared besides: adds
+# --share DIR to the array `args` when PATH's directory lies outside the checkout (a build
+# directory or a module built elsewhere, e.g. by scripts/build-kmod /tmp/DIR).
+share_outside() {
+  local dir
+  dir=$(dirname "$(readlink -f "$1")")
+  [[ $dir == "$checkout"/* ]] || args+=(--share "$dir")
+}
+
 # Runs nested-run with the given arguments, keeping its status and both its streams.
 run_nested() {
   status=0
