@@ -721,6 +721,8 @@ static void test_guest(int sys, int have_lines) {
 
 int main(int argc, char **argv) {
   dev = argc > 1 ? argv[1] : "/dev/kagami";
+  /* Line by line: a run killed by nested-run's timeout still shows how far it got. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   signal(SIGALRM, on_alarm);
   int sys = open(dev, O_RDWR | O_CLOEXEC);
   if (sys < 0) return perror(dev), 1;
